@@ -108,12 +108,11 @@ fn many_remote_wakes_from_many_threads() {
                     }
                 }
                 ready.store(true, Ordering::Release);
-                loop {
-                    if let Some(w) = slot.lock().unwrap().take() {
-                        w.wake();
-                        return;
-                    }
-                    thread::yield_now();
+                // A task that has not stored a waker yet sees `ready` when
+                // it does (wait_flag checks again after storing).
+                let waker = slot.lock().unwrap().take();
+                if let Some(w) = waker {
+                    w.wake();
                 }
             });
             task.await.unwrap();
