@@ -19,19 +19,24 @@ mod live_list;
 pub(crate) mod remote;
 mod run_queue;
 
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::marker::PhantomData;
+use core::panic::Location;
 use core::pin::pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
+use core::time::Duration;
 
+use crate::introspect::{Dump, Idle, Stats, TaskInfo, TaskState};
 use crate::park::{Park, Unpark};
 use crate::task::block_cache::BlockCache;
 use crate::task::header::{
-    Header, TaskRef, ABORT, COMPLETE, HANDLE, MAIN, OWNER_CLAIM, QUEUED, RUNNING,
+    Header, TaskRef, ABORT, COMPLETE, HANDLE, MAIN, NAMED, OWNER_CLAIM, QUEUED, RUNNING,
 };
 use crate::task::join::JoinHandle;
 use crate::task::raw::{MainTask, Task};
@@ -83,8 +88,33 @@ pub(crate) struct Core {
     /// Parks so far; `yield_now` waits for it to move.
     turn: Cell<u64>,
     park: RefCell<Box<dyn DynPark>>,
+    counters: Counters,
+    /// Names given with `task::Builder`, by task address (only named tasks
+    /// pay for a name).
+    names: RefCell<BTreeMap<usize, Cow<'static, str>>>,
+    /// Count time polling and parked (one clock read per turn).
+    timing: Cell<bool>,
+    /// When the current turn's polling started (timing on).
+    turn_started: Cell<Instant>,
+    /// Milliseconds since the executor started, as of this turn (timing
+    /// on): what a poll records as the task's last-poll mark.
+    turn_mark_ms: Cell<u32>,
+    created: Instant,
+}
+
+/// The counters behind [`Stats`].
+#[derive(Default)]
+struct Counters {
     polls: Cell<u64>,
     spawned: Cell<u64>,
+    wakes_local: Cell<u64>,
+    wakes_remote: Cell<u64>,
+    time_parked: Cell<Duration>,
+    time_polling: Cell<Duration>,
+}
+
+fn bump(c: &Cell<u64>) {
+    c.set(c.get().wrapping_add(1));
 }
 
 /// `Park` without its associated type, so the core can hold any backend.
@@ -107,10 +137,12 @@ static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::n
 
 impl Executor {
     /// An executor over `park` (the backend).
+    #[track_caller]
     pub fn new<P: Park + 'static>(park: P) -> Executor {
         let unparker: Box<dyn Unpark> = Box::new(park.unparker());
         let shared = Shared::new(unparker);
         let id = NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        let created = park.now();
         let core = NonNull::from(Box::leak(Box::new(Core {
             id,
             run_queue: RunQueue::new(),
@@ -124,10 +156,22 @@ impl Executor {
             deferred_spare: RefCell::new(Vec::new()),
             turn: Cell::new(0),
             park: RefCell::new(Box::new(park)),
-            polls: Cell::new(0),
-            spawned: Cell::new(0),
+            counters: Counters::default(),
+            names: RefCell::new(BTreeMap::new()),
+            timing: Cell::new(false),
+            turn_started: Cell::new(created),
+            turn_mark_ms: Cell::new(0),
+            created,
         })));
-        let main = MainTask::allocate(Header::new(id, core, shared, &MainTask::VTABLE, MAIN));
+        // SAFETY: `Shared::new` returned a live block, owned by us.
+        unsafe { shared.as_ref() }.set_core(core.as_ptr());
+        let main = MainTask::allocate(Header::new(
+            id,
+            shared,
+            &MainTask::VTABLE,
+            MAIN,
+            Location::caller(),
+        ));
         Executor {
             core,
             main,
@@ -142,12 +186,48 @@ impl Executor {
 
     /// Spawns `future` as a task of this executor. It is first polled by the
     /// run loop (the next `block_on`), never here.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.core().spawn(future)
+        self.core().spawn(future, None, Location::caller())
+    }
+
+    pub(crate) fn spawn_named<F>(
+        &self,
+        future: F,
+        name: Option<Cow<'static, str>>,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core().spawn(future, name, location)
+    }
+
+    /// The executor's counters.
+    pub fn stats(&self) -> Stats {
+        self.core().stats()
+    }
+
+    /// Every unfinished task: name or spawn location, state, polls, idle
+    /// time. `Display` prints it as a table.
+    pub fn dump(&self) -> Dump {
+        self.core().dump()
+    }
+
+    /// Switches the measurement of time spent polling and parked (and of
+    /// each task's idle time in [`dump`](Self::dump)) on or off. It costs
+    /// one clock read per turn of the run loop; off by default.
+    pub fn set_timing(&self, on: bool) {
+        let core = self.core();
+        core.timing.set(on);
+        if on {
+            core.start_turn_clock(core.now());
+        }
     }
 
     /// Runs `future` to completion on this thread, running spawned tasks,
@@ -221,22 +301,33 @@ impl Drop for Executor {
 }
 
 impl Core {
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        name: Option<Cow<'static, str>>,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        let named = if name.is_some() { NAMED } else { 0 };
         let task = Task::allocate(&self.blocks, future, |vtable| {
             Header::new(
                 self.id,
-                NonNull::from(self),
                 self.shared,
                 vtable,
-                QUEUED | HANDLE,
+                QUEUED | HANDLE | named,
+                location,
             )
         });
+        if let Some(name) = name {
+            self.names
+                .borrow_mut()
+                .insert(task.as_ptr().as_ptr() as usize, name);
+        }
         self.blocks_local.set(self.blocks_local.get() + 1);
-        self.spawned.set(self.spawned.get() + 1);
+        bump(&self.counters.spawned);
         self.live.insert(task);
         self.run_queue.push(task);
         // SAFETY: a `Task<F>` block with HANDLE set and the owner claim held.
@@ -251,6 +342,7 @@ impl Core {
         if state & (QUEUED | COMPLETE) != 0 {
             return;
         }
+        bump(&self.counters.wakes_local);
         if state & MAIN != 0 {
             self.main_woken.set(true);
             return;
@@ -344,8 +436,9 @@ impl Core {
         }
         task.set_state(state | RUNNING);
         let header = task.header();
-        header.polls.set(header.polls.get() + 1);
-        self.polls.set(self.polls.get() + 1);
+        header.polls.set(header.polls.get().wrapping_add(1));
+        header.last_turn.set(self.poll_mark());
+        bump(&self.counters.polls);
         let waker = borrowed_waker(task);
         let mut cx = Context::from_waker(&waker);
         // SAFETY: owner thread, the task is not complete and not being
@@ -371,8 +464,16 @@ impl Core {
     /// handle wants it, give up the executor's interest, wake the awaiter.
     fn finish(&self, task: TaskRef) {
         let header = task.header();
-        task.set_state(task.state() | COMPLETE);
+        let state = task.state() | COMPLETE;
+        task.set_state(state);
         self.live.remove(task);
+        if state & NAMED != 0 {
+            drop(
+                self.names
+                    .borrow_mut()
+                    .remove(&(task.as_ptr().as_ptr() as usize)),
+            );
+        }
         let awaiter = header.awaiter.take();
         if task.state() & HANDLE == 0 {
             // SAFETY: owner thread, the task is complete; nobody can want
@@ -405,11 +506,100 @@ impl Core {
         } else {
             self.timers.borrow().next_deadline().map(tick_to_instant)
         };
+        let timing = self.timing.get();
+        let parked_at = if timing {
+            let now = self.now();
+            let polling = now - self.turn_started.get();
+            self.counters
+                .time_polling
+                .set(self.counters.time_polling.get() + polling);
+            Some(now)
+        } else {
+            None
+        };
         self.park.borrow_mut().park(deadline);
         self.turn.set(self.turn.get() + 1);
+        // One clock read serves the timers and the timing.
+        let now = (timing || !self.timers.borrow().is_empty()).then(|| self.now());
+        if let (Some(parked_at), Some(now)) = (parked_at, now) {
+            let parked = now - parked_at;
+            self.counters
+                .time_parked
+                .set(self.counters.time_parked.get() + parked);
+            self.start_turn_clock(now);
+        }
         self.wake_deferred();
         self.drain_remote();
-        self.fire_timers();
+        if let Some(now) = now {
+            self.fire_timers(now);
+        }
+    }
+
+    fn start_turn_clock(&self, now: Instant) {
+        self.turn_started.set(now);
+        let ms = (now - self.created).as_millis();
+        self.turn_mark_ms.set(u32::try_from(ms).unwrap_or(u32::MAX));
+    }
+
+    /// What a poll records as the task's last-poll mark: the turn number,
+    /// or with timing on the turn's time in ms since the executor started.
+    fn poll_mark(&self) -> u32 {
+        if self.timing.get() {
+            self.turn_mark_ms.get()
+        } else {
+            self.turn.get() as u32
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let c = &self.counters;
+        Stats {
+            spawned: c.spawned.get(),
+            live: self.live.len(),
+            polls: c.polls.get(),
+            wakes_local: c.wakes_local.get(),
+            wakes_remote: c.wakes_remote.get(),
+            parks: self.turn.get(),
+            timers: self.timers.borrow().len(),
+            time_parked: c.time_parked.get(),
+            time_polling: c.time_polling.get(),
+        }
+    }
+
+    pub(crate) fn dump(&self) -> Dump {
+        let names = self.names.borrow();
+        let mark = self.poll_mark();
+        let timing = self.timing.get();
+        let mut tasks = Vec::with_capacity(self.live.len());
+        let mut next = self.live.first();
+        while let Some(task) = next {
+            let h = task.header();
+            let state = task.state();
+            let state = if state & ABORT != 0 {
+                TaskState::Aborting
+            } else if state & RUNNING != 0 {
+                TaskState::Running
+            } else if state & QUEUED != 0 {
+                TaskState::Queued
+            } else {
+                TaskState::Waiting
+            };
+            let polls = h.polls.get();
+            let since = mark.wrapping_sub(h.last_turn.get());
+            let idle = match (polls, timing) {
+                (0, _) => Idle::NeverPolled,
+                (_, true) => Idle::Time(Duration::from_millis(u64::from(since))),
+                (_, false) => Idle::Turns(since),
+            };
+            let mut info = TaskInfo::new(h.location, state, polls, idle);
+            info.name = names.get(&(task.as_ptr().as_ptr() as usize)).cloned();
+            tasks.push(info);
+            next = h.live_next.get();
+        }
+        Dump {
+            tasks,
+            stats: self.stats(),
+        }
     }
 
     fn wake_deferred(&self) {
@@ -436,16 +626,14 @@ impl Core {
             // SAFETY: the chain's nodes each hold the queue's reference
             // until `release_queue_ref` below.
             next = NonNull::new(link).map(|p| unsafe { TaskRef::from_ptr(p) });
+            bump(&self.counters.wakes_remote);
             self.schedule(task);
             release_queue_ref(task);
         }
     }
 
-    fn fire_timers(&self) {
-        if self.timers.borrow().is_empty() {
-            return;
-        }
-        let now = instant_to_tick_floor(self.now());
+    fn fire_timers(&self, now: Instant) {
+        let now = instant_to_tick_floor(now);
         loop {
             // The borrow ends before the waker runs: a waker may run code
             // that touches the wheel.

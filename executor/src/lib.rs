@@ -56,14 +56,16 @@ extern crate alloc;
 extern crate std;
 
 mod executor;
+pub mod introspect;
 mod loom;
 mod park;
-mod task;
+pub mod task;
 mod time;
 mod yield_now;
 
 pub use core::time::Duration;
 pub use executor::{Executor, BUDGET};
+pub use introspect::{Dump, Stats};
 pub use park::{Park, Unpark};
 #[cfg(any(feature = "std", loom))]
 pub use park::{StdPark, StdUnparker};

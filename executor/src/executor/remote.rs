@@ -37,6 +37,10 @@ pub(crate) struct Shared {
     /// Biased count of the task blocks that point here (see module doc).
     blocks: AtomicUsize,
     unparker: Box<dyn Unpark>,
+    /// The executor's core: only for the owner thread, and only while the
+    /// executor is alive (see [`Shared::core`]). Set once, after the core is
+    /// built.
+    core: core::cell::Cell<*const crate::executor::Core>,
 }
 
 impl Shared {
@@ -47,7 +51,23 @@ impl Shared {
             closed: AtomicBool::new(false),
             blocks: AtomicUsize::new(SHARED_BIAS),
             unparker,
+            core: core::cell::Cell::new(ptr::null()),
         })
+    }
+
+    /// Records the executor's core (once, by `Executor::new`).
+    pub(crate) fn set_core(&self, core: *const crate::executor::Core) {
+        self.core.set(core);
+    }
+
+    /// The executor's core.
+    ///
+    /// # Safety
+    /// The caller is on the executor's thread and knows the executor is
+    /// alive (for instance: one of its tasks is not complete).
+    pub(crate) unsafe fn core(&self) -> &crate::executor::Core {
+        // SAFETY: the caller's contract; set by `Executor::new`.
+        unsafe { &*self.core.get() }
     }
 
     /// Pushes `task`, whose `REMOTE_QUEUED` flag the caller set and whose

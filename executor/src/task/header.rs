@@ -45,6 +45,7 @@
 //! ```
 
 use core::cell::Cell;
+use core::panic::Location;
 use core::ptr::NonNull;
 use core::task::Waker;
 
@@ -66,6 +67,8 @@ pub(crate) const ABORT: u32 = 1 << 4;
 pub(crate) const OWNER_CLAIM: u32 = 1 << 5;
 /// The pseudo-task whose waker wakes `block_on`'s main future.
 pub(crate) const MAIN: u32 = 1 << 6;
+/// The executor keeps a name for this task (introspection).
+pub(crate) const NAMED: u32 = 1 << 7;
 
 /// `refs` flag: the task is in the executor's remote wake queue (which holds
 /// one reference for it).
@@ -92,12 +95,14 @@ pub(crate) struct Header {
     pub(crate) local_refs: Cell<usize>,
     /// The waker of whoever awaits the JoinHandle.
     pub(crate) awaiter: Cell<Option<Waker>>,
-    /// Times polled (introspection).
-    pub(crate) polls: Cell<u64>,
-    /// The executor that owns the task: its unique id (never reused) and its
-    /// core, valid while the task is not COMPLETE.
+    /// Times polled (introspection; wraps).
+    pub(crate) polls: Cell<u32>,
+    /// The executor's turn when the task was last polled (wraps).
+    pub(crate) last_turn: Cell<u32>,
+    /// Where the task was spawned (introspection: what is blocked where).
+    pub(crate) location: &'static Location<'static>,
+    /// The executor that owns the task: its unique id, never reused.
     pub(crate) owner_id: u64,
-    pub(crate) core: NonNull<crate::executor::Core>,
     pub(crate) vtable: &'static TaskVTable,
     /// The owning executor's cross-thread half; kept alive by this task's
     /// share in it until the task's block is freed.
@@ -110,10 +115,10 @@ pub(crate) struct Header {
 impl Header {
     pub(crate) fn new(
         owner_id: u64,
-        core: NonNull<crate::executor::Core>,
         shared: NonNull<Shared>,
         vtable: &'static TaskVTable,
         state: u32,
+        location: &'static Location<'static>,
     ) -> Header {
         Header {
             state: Cell::new(state | OWNER_CLAIM),
@@ -123,8 +128,9 @@ impl Header {
             local_refs: Cell::new(0),
             awaiter: Cell::new(None),
             polls: Cell::new(0),
+            last_turn: Cell::new(0),
+            location,
             owner_id,
-            core,
             vtable,
             shared,
             refs: AtomicUsize::new(BIAS),

@@ -45,10 +45,12 @@ impl<T> JoinHandle<T> {
         }
         self.task.set_state(state | ABORT);
         if state & (RUNNING | QUEUED) == 0 {
+            // SAFETY: the task's block keeps its `Shared` alive.
+            let shared = unsafe { self.task.header().shared.as_ref() };
             // SAFETY: the task is not complete, so its executor is alive (an
             // executor completes every task before it goes away), and we are
             // on its thread (the handle is !Send).
-            let core = unsafe { self.task.header().core.as_ref() };
+            let core = unsafe { shared.core() };
             core.schedule(self.task);
         }
     }
