@@ -16,7 +16,7 @@ pub use shimmer_executor::{
 #[cfg(feature = "std")]
 pub use shimmer_executor::{block_on, StdPark, StdUnparker};
 
-pub use shimmer_executor::{introspect, task};
+pub use shimmer_executor::{future, introspect, scope, task, Scope};
 
 /// The executor crate, for the items the facade does not re-export by name.
 pub use shimmer_executor as executor;

@@ -453,6 +453,12 @@ impl Core {
         }
     }
 
+    /// Drops the future of a task that is not running, right now.
+    pub(crate) fn cancel_now(&self, task: TaskRef) {
+        debug_assert!(task.state() & (RUNNING | COMPLETE) == 0);
+        self.cancel(task);
+    }
+
     /// Drops the task's future (its `JoinHandle` sees `Cancelled`).
     fn cancel(&self, task: TaskRef) {
         // SAFETY: owner thread, not inside a poll of this task.

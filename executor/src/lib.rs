@@ -56,19 +56,23 @@ extern crate alloc;
 extern crate std;
 
 mod executor;
+pub mod future;
 pub mod introspect;
 mod loom;
 mod park;
+mod scope;
 pub mod task;
 mod time;
 mod yield_now;
 
 pub use core::time::Duration;
 pub use executor::{Executor, BUDGET};
+pub use future::{choose, join, join3, join_all, nchoose, pick, race, shield};
 pub use introspect::{Dump, Stats};
 pub use park::{Park, Unpark};
 #[cfg(any(feature = "std", loom))]
 pub use park::{StdPark, StdUnparker};
+pub use scope::{scope, Scope, ScopeRun};
 pub use task::{spawn, JoinError, JoinHandle};
 pub use time::{
     interval, interval_at, sleep, sleep_until, timeout, timeout_at, Elapsed, Instant, Interval,

@@ -319,3 +319,31 @@ fn many_concurrent_sleeps_on_the_real_clock() {
 async fn futures_poll_once<F: std::future::Future + Unpin>(mut f: F) -> std::task::Poll<F::Output> {
     std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut f).poll(cx))).await
 }
+
+#[test]
+fn cancelled_sleeping_tasks_leave_the_wheel() {
+    // Regression: cancelling a task must drop its future in place; moving
+    // it first left its Sleep's wheel entry dangling.
+    let park = VirtualPark::new();
+    let mut ex = Executor::new(park.clone());
+    let h = ex.spawn(async { sleep(Duration::from_millis(40)).await });
+    let kept = ex.spawn(async { sleep(Duration::from_millis(10)).await });
+    ex.block_on(async {
+        let hs: Vec<_> = [5u64, 5, 20]
+            .into_iter()
+            .map(|ms| spawn(async move { sleep(Duration::from_millis(ms)).await }))
+            .collect();
+        sleep(Duration::from_millis(6)).await;
+        drop(hs); // detached, still sleeping
+    });
+    assert_eq!(ex.pending_timers(), 3);
+    h.abort();
+    ex.block_on(yield_now());
+    assert_eq!(ex.pending_timers(), 2);
+    ex.block_on(sleep(Duration::from_millis(30)));
+    assert!(kept.is_finished());
+    let again = ex.spawn(async { sleep(Duration::from_millis(50)).await });
+    ex.block_on(yield_now());
+    drop(again);
+    drop(ex); // cancels the sleeper, then drops the wheel
+}

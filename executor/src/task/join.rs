@@ -55,11 +55,35 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// Cancels the task now if that can be done here: its future is
+    /// dropped before this returns when we are inside its executor and it
+    /// is not the task being polled; otherwise this is [`abort`](Self::abort).
+    pub(crate) fn cancel_now(&self) {
+        let state = self.task.state();
+        if state & COMPLETE != 0 {
+            return;
+        }
+        // SAFETY: the task's block keeps its `Shared` alive.
+        let shared = unsafe { self.task.header().shared.as_ref() };
+        // SAFETY: not complete, so the executor is alive; we are on its
+        // thread (the handle is !Send).
+        let core = unsafe { shared.core() };
+        let inside = core::ptr::eq(crate::executor::context::current_ptr(), core);
+        if inside && state & RUNNING == 0 {
+            core.cancel_now(self.task);
+        } else {
+            self.abort();
+        }
+    }
+
     /// Whether the task has finished (completed, panicked or cancelled).
     pub fn is_finished(&self) -> bool {
         self.task.state() & COMPLETE != 0
     }
 }
+
+// The handle is a pointer; the output is never pinned.
+impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;

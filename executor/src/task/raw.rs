@@ -133,11 +133,14 @@ impl<F: Future> Task<F> {
         // SAFETY: owner thread (JoinHandle is !Send), not inside a poll.
         let stage = unsafe { Self::stage(task) };
         let dst = dst as *mut Poll<Result<F::Output, JoinError>>;
-        match core::mem::replace(stage, Stage::Consumed) {
+        if !matches!(stage, Stage::Finished(_)) {
+            panic!("shimmer: JoinHandle polled after it returned its result");
+        }
+        // Only an output is moved out here, never a (pinned) future.
+        if let Stage::Finished(result) = core::mem::replace(stage, Stage::Consumed) {
             // SAFETY: the JoinHandle passes a valid, initialised slot of
             // exactly this type.
-            Stage::Finished(result) => unsafe { *dst = Poll::Ready(result) },
-            _ => panic!("shimmer: JoinHandle polled after it returned its result"),
+            unsafe { *dst = Poll::Ready(result) };
         }
     }
 
@@ -210,10 +213,17 @@ fn drop_catching(drop: impl FnOnce()) {
     drop();
 }
 
-/// Replaces the stage, dropping the old contents; a panic while dropping a
-/// future or an output is contained (with `std`), never unwinding into the
-/// executor's bookkeeping.
+/// Replaces the stage, dropping the old contents *in place* — a future is
+/// pinned in its block and must not move, not even to be dropped. A panic
+/// while dropping a future or an output is contained (with `std`), never
+/// unwinding into the executor's bookkeeping.
 fn set_catching<F: Future>(stage: &mut Stage<F>, new: Stage<F>) {
-    let old = core::mem::replace(stage, new);
-    drop_catching(move || drop(old));
+    let slot: *mut Stage<F> = stage;
+    // SAFETY: `slot` is a valid, initialised stage; it is dropped where it
+    // is (a panic in that drop leaves it dropped) and then overwritten
+    // without being read.
+    unsafe {
+        drop_catching(|| core::ptr::drop_in_place(slot));
+        slot.write(new);
+    }
 }
