@@ -36,7 +36,7 @@ use crate::introspect::{Dump, Idle, Stats, TaskInfo, TaskState};
 use crate::park::{Park, Unpark};
 use crate::task::block_cache::BlockCache;
 use crate::task::header::{
-    Header, TaskRef, ABORT, COMPLETE, HANDLE, MAIN, NAMED, OWNER_CLAIM, QUEUED, RUNNING,
+    Header, TaskRef, ABORT, COMPLETE, HANDLE, MAIN, NAMED, OWNER_CLAIM, POLL, QUEUED, RUNNING,
 };
 use crate::task::join::JoinHandle;
 use crate::task::raw::{MainTask, Task};
@@ -70,9 +70,6 @@ pub struct Executor {
 
 /// The executor's state, at a fixed heap address (task headers point here).
 pub(crate) struct Core {
-    /// Unique, never reused: a waker compares it with its task's owner id
-    /// to decide whether it is on the owner thread.
-    pub(crate) id: u64,
     run_queue: RunQueue,
     live: LiveList,
     main_woken: Cell<bool>,
@@ -132,19 +129,14 @@ impl<P: Park> DynPark for P {
     }
 }
 
-/// Executor ids; not part of any cross-thread protocol, so never a loom type.
-static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
-
 impl Executor {
     /// An executor over `park` (the backend).
     #[track_caller]
     pub fn new<P: Park + 'static>(park: P) -> Executor {
         let unparker: Box<dyn Unpark> = Box::new(park.unparker());
         let shared = Shared::new(unparker);
-        let id = NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let created = park.now();
         let core = NonNull::from(Box::leak(Box::new(Core {
-            id,
             run_queue: RunQueue::new(),
             live: LiveList::new(),
             main_woken: Cell::new(false),
@@ -166,7 +158,6 @@ impl Executor {
         // SAFETY: `Shared::new` returned a live block, owned by us.
         unsafe { shared.as_ref() }.set_core(core.as_ptr());
         let main = MainTask::allocate(Header::new(
-            id,
             shared,
             &MainTask::VTABLE,
             MAIN,
@@ -301,6 +292,7 @@ impl Drop for Executor {
 }
 
 impl Core {
+    #[inline]
     pub(crate) fn spawn<F>(
         &self,
         future: F,
@@ -313,13 +305,7 @@ impl Core {
     {
         let named = if name.is_some() { NAMED } else { 0 };
         let task = Task::allocate(&self.blocks, future, |vtable| {
-            Header::new(
-                self.id,
-                self.shared,
-                vtable,
-                QUEUED | HANDLE | named,
-                location,
-            )
+            Header::new(self.shared, vtable, QUEUED | HANDLE | named, location)
         });
         if let Some(name) = name {
             self.names
@@ -400,6 +386,13 @@ impl Core {
         self.turn.get()
     }
 
+    /// The executor's cross-thread half. Its address names the executor: a
+    /// waker compares it with its task's to know it is on the owner thread.
+    #[inline]
+    pub(crate) fn shared(&self) -> NonNull<Shared> {
+        self.shared
+    }
+
     /// Takes back the block of a task freed on the executor's thread: it
     /// no longer counts in `Shared`, and is kept for the next spawn.
     ///
@@ -434,9 +427,8 @@ impl Core {
             self.cancel(task);
             return;
         }
-        task.set_state(state | RUNNING);
+        task.set_state((state | RUNNING).wrapping_add(POLL));
         let header = task.header();
-        header.polls.set(header.polls.get().wrapping_add(1));
         header.last_turn.set(self.poll_mark());
         bump(&self.counters.polls);
         let waker = borrowed_waker(task);
@@ -590,7 +582,7 @@ impl Core {
             } else {
                 TaskState::Waiting
             };
-            let polls = h.polls.get();
+            let polls = h.polls();
             let since = mark.wrapping_sub(h.last_turn.get());
             let idle = match (polls, timing) {
                 (0, _) => Idle::NeverPolled,

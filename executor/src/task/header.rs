@@ -41,6 +41,7 @@
 //!                      └── wake (not queued) ◀┘                              │
 //!   HANDLE: a JoinHandle exists.   OWNER_CLAIM: `refs` holds BIAS.           ▼
 //!   ABORT: cancel at the next chance.   MAIN: the block_on pseudo-task.  claim released
+//!   (bits 9..32 of the state word count polls)
 //!                                                                   when !HANDLE && !QUEUED
 //! ```
 
@@ -69,6 +70,11 @@ pub(crate) const OWNER_CLAIM: u32 = 1 << 5;
 pub(crate) const MAIN: u32 = 1 << 6;
 /// The executor keeps a name for this task (introspection).
 pub(crate) const NAMED: u32 = 1 << 7;
+/// The JoinHandle took the output: the stage is empty.
+pub(crate) const CONSUMED: u32 = 1 << 8;
+/// One poll in `state`: the bits above the flags count polls
+/// (introspection, wrapping at 2^23).
+pub(crate) const POLL: u32 = 1 << 9;
 
 /// `refs` flag: the task is in the executor's remote wake queue (which holds
 /// one reference for it).
@@ -95,17 +101,15 @@ pub(crate) struct Header {
     pub(crate) local_refs: Cell<usize>,
     /// The waker of whoever awaits the JoinHandle.
     pub(crate) awaiter: Cell<Option<Waker>>,
-    /// Times polled (introspection; wraps).
-    pub(crate) polls: Cell<u32>,
     /// The executor's turn when the task was last polled (wraps).
     pub(crate) last_turn: Cell<u32>,
     /// Where the task was spawned (introspection: what is blocked where).
     pub(crate) location: &'static Location<'static>,
-    /// The executor that owns the task: its unique id, never reused.
-    pub(crate) owner_id: u64,
     pub(crate) vtable: &'static TaskVTable,
     /// The owning executor's cross-thread half; kept alive by this task's
-    /// share in it until the task's block is freed.
+    /// share in it until the task's block is freed. Its address also names
+    /// the owner: it cannot be reused while this task exists, so comparing
+    /// it with the current executor's is free of ABA.
     pub(crate) shared: NonNull<Shared>,
     // ---- shared half ----
     pub(crate) refs: AtomicUsize,
@@ -113,8 +117,12 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    /// Times polled (wraps at 2^23).
+    pub(crate) fn polls(&self) -> u32 {
+        self.state.get() / POLL
+    }
+
     pub(crate) fn new(
-        owner_id: u64,
         shared: NonNull<Shared>,
         vtable: &'static TaskVTable,
         state: u32,
@@ -127,10 +135,8 @@ impl Header {
             live_next: Cell::new(None),
             local_refs: Cell::new(0),
             awaiter: Cell::new(None),
-            polls: Cell::new(0),
             last_turn: Cell::new(0),
             location,
-            owner_id,
             vtable,
             shared,
             refs: AtomicUsize::new(BIAS),

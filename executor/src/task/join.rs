@@ -9,7 +9,7 @@ use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use super::header::{TaskRef, ABORT, COMPLETE, HANDLE, QUEUED, RUNNING};
+use super::header::{TaskRef, ABORT, COMPLETE, CONSUMED, HANDLE, QUEUED, RUNNING};
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -102,6 +102,7 @@ impl<T> Future for JoinHandle<T> {
         // SAFETY: the block's output type is `T` (constructor contract) and
         // `out` is a valid slot of the type `take_output` writes.
         unsafe { (header.vtable.take_output)(self.task, &mut out as *mut _ as *mut ()) };
+        self.task.set_state(self.task.state() | CONSUMED);
         out
     }
 }
@@ -113,8 +114,10 @@ impl<T> Drop for JoinHandle<T> {
         let state = self.task.state() & !HANDLE;
         self.task.set_state(state);
         if state & COMPLETE != 0 {
-            // SAFETY: owner thread, the task is complete so nobody polls it.
-            unsafe { (header.vtable.drop_stage)(self.task) };
+            if state & CONSUMED == 0 {
+                // SAFETY: owner thread, the task is complete so nobody polls it.
+                unsafe { (header.vtable.drop_stage)(self.task) };
+            }
             if state & (QUEUED | RUNNING) == 0 {
                 crate::task::waker::release_owner_claim(self.task);
             }

@@ -109,7 +109,9 @@ impl<F: Future> Task<F> {
                 // place (a panic in its drop is contained and leaves it
                 // dropped) the slot is overwritten without reading it.
                 unsafe {
-                    drop_catching(|| core::ptr::drop_in_place(slot));
+                    if core::mem::needs_drop::<F>() {
+                        drop_catching(|| core::ptr::drop_in_place(slot));
+                    }
                     slot.write(Stage::Finished(Ok(output)));
                 }
                 true
@@ -218,12 +220,21 @@ fn drop_catching(drop: impl FnOnce()) {
 /// while dropping a future or an output is contained (with `std`), never
 /// unwinding into the executor's bookkeeping.
 fn set_catching<F: Future>(stage: &mut Stage<F>, new: Stage<F>) {
+    // Only a value with drop glue can run code (or panic) when dropped.
+    let has_glue = match stage {
+        Stage::Running(_) => core::mem::needs_drop::<F>(),
+        Stage::Finished(Ok(_)) => core::mem::needs_drop::<F::Output>(),
+        Stage::Finished(Err(_)) => true,
+        Stage::Consumed => false,
+    };
     let slot: *mut Stage<F> = stage;
     // SAFETY: `slot` is a valid, initialised stage; it is dropped where it
-    // is (a panic in that drop leaves it dropped) and then overwritten
-    // without being read.
+    // is (a panic in that drop leaves it dropped; without drop glue there is
+    // nothing to run) and then overwritten without being read.
     unsafe {
-        drop_catching(|| core::ptr::drop_in_place(slot));
+        if has_glue {
+            drop_catching(|| core::ptr::drop_in_place(slot));
+        }
         slot.write(new);
     }
 }

@@ -36,7 +36,7 @@ fn owner_core<'a>(task: TaskRef) -> Option<&'a Core> {
     }
     // SAFETY: a non-null current pointer is a live core (context.rs).
     let core = unsafe { &*core };
-    (core.id == task.header().owner_id).then_some(core)
+    (core.shared() == task.header().shared).then_some(core)
 }
 
 /// The owner core, if the owner-half counts may be used right now.
