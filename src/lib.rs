@@ -19,5 +19,7 @@ pub use shimmer_executor::{block_on, StdPark, StdUnparker};
 pub use shimmer_executor::{choose, join, join3, join_all, nchoose, pick, race, shield};
 pub use shimmer_executor::{future, introspect, scope, task, Scope};
 
+pub use shimmer_executor::sync;
+
 /// The executor crate, for the items the facade does not re-export by name.
 pub use shimmer_executor as executor;

@@ -347,23 +347,32 @@ impl Core {
         self.deferred.borrow_mut().push(waker.clone());
     }
 
-    /// Registers a timer entry (see `TimerWheel::insert`). An empty wheel is
-    /// first brought up to now, so a first timer is placed relative to the
-    /// present and not to when the last timer fired.
+    /// Registers a timer entry for `deadline` (see `TimerWheel::insert`);
+    /// false if it is already due. The wheel only knows the time of its last
+    /// turn, so for a first timer or one due within a tick of that, the
+    /// clock is read: a deadline already passed completes at once instead
+    /// of costing a park, and an empty wheel is first brought up to now so
+    /// the timer is placed relative to the present.
     ///
     /// # Safety
     /// As `TimerWheel::insert`.
     pub(crate) unsafe fn insert_timer(
         &self,
         entry: core::pin::Pin<&crate::time::wheel::TimerEntry>,
-        tick: u64,
+        deadline: Instant,
         waker: &Waker,
     ) -> bool {
+        let tick = crate::time::instant_to_tick_ceil(deadline);
         let mut timers = self.timers.borrow_mut();
-        if timers.is_empty() {
-            let now = instant_to_tick_floor(self.now());
-            let none = timers.pop_expired(now);
-            debug_assert!(none.is_none());
+        if timers.is_empty() || tick <= timers.elapsed().saturating_add(1) {
+            let now = self.now();
+            if deadline <= now {
+                return false;
+            }
+            if timers.is_empty() {
+                let none = timers.pop_expired(instant_to_tick_floor(now));
+                debug_assert!(none.is_none());
+            }
         }
         // SAFETY: the caller's contract.
         unsafe { timers.insert(entry, tick, waker) }

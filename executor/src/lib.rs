@@ -61,6 +61,7 @@ pub mod introspect;
 mod loom;
 mod park;
 mod scope;
+pub mod sync;
 pub mod task;
 mod time;
 mod yield_now;

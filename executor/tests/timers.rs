@@ -347,3 +347,29 @@ fn cancelled_sleeping_tasks_leave_the_wheel() {
     drop(again);
     drop(ex); // cancels the sleeper, then drops the wheel
 }
+
+#[test]
+fn a_deadline_already_passed_does_not_park() {
+    let park = VirtualPark::new();
+    let mut ex = Executor::new(park.clone());
+    let p = park.clone();
+    ex.block_on(async move {
+        sleep(Duration::ZERO).await;
+        sleep_until(p.now()).await;
+        sleep_until(Instant::from_nanos(1)).await;
+    });
+    assert!(
+        park.events()
+            .iter()
+            .all(|e| !matches!(e, ParkEvent::Sleep(_))),
+        "{:?}",
+        park.events()
+    );
+    // Real clock: no timer-slack-sized stall either.
+    block_on(async {
+        for _ in 0..100 {
+            sleep(Duration::ZERO).await;
+        }
+        assert_eq!(shimmer_executor::introspect::stats().parks, 0);
+    });
+}

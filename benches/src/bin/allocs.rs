@@ -62,6 +62,11 @@ fn snapshot() -> (u64, u64, u64) {
 /// Warm up once, count once, print per-op figures.
 fn measure(id: &str, unit: &str, n: usize, mut run: impl FnMut()) {
     run();
+    count(id, unit, n, run);
+}
+
+/// Count one run as it comes (for a first run on a fresh instance).
+fn count(id: &str, unit: &str, n: usize, run: impl FnOnce()) {
     let (a0, r0, b0) = snapshot();
     run();
     let (a1, r1, b1) = snapshot();
@@ -151,6 +156,32 @@ fn main() {
         "yield",
         YIELD_N,
         || tn.yields_now(YIELD_N),
+    );
+
+    // The first run on a fresh instance (built outside the count): caches
+    // and slabs still empty. Not used by summarize.py.
+    let mut fresh = shim::Shim::new();
+    count("spawn-cold/shimmer", "task", SPAWN_N, || {
+        fresh.spawn_n(SPAWN_N)
+    });
+    let fresh = tok::Tok::new(false);
+    count("spawn-cold/tokio_spawn", "task", SPAWN_N, || {
+        fresh.spawn_n(SPAWN_N)
+    });
+    let fresh = tok::Tok::new(true);
+    count("spawn-cold/tokio_localset", "task", SPAWN_N, || {
+        fresh.spawn_n(SPAWN_N)
+    });
+    let fresh = smol::Smol::new();
+    count("spawn-cold/smol_local", "task", SPAWN_N, || {
+        fresh.spawn_n(SPAWN_N)
+    });
+    let mut fresh = fut::Fut::new();
+    count(
+        "spawn-cold/futures_localpool_detached",
+        "task",
+        SPAWN_N,
+        || fresh.spawn_n_detached(SPAWN_N),
     );
 
     measure("timers/shimmer_sleep", "task", TIMER_N, || sh.timers(&ds));

@@ -12,7 +12,7 @@ use core::task::{Context, Poll};
 use core::time::Duration;
 
 use super::wheel::TimerEntry;
-use super::{instant_to_tick_ceil, Instant};
+use super::Instant;
 use crate::executor::context;
 use crate::executor::Core;
 
@@ -133,13 +133,13 @@ impl Future for Sleep {
         // Not registered: the first poll, or the wheel it was in was
         // cleared (its executor went away) — register with the current one.
         context::with_current("Sleep::poll", |core| {
-            let tick = instant_to_tick_ceil(this.deadline());
+            let deadline = this.deadline();
             // SAFETY: `this` is pinned (we were given `Pin<&mut Self>`), and
             // `Drop` unregisters it before the memory goes; it is not in any
             // other wheel (checked above).
             let entry = unsafe { Pin::new_unchecked(&this.entry) };
             // SAFETY: see above.
-            let inserted = unsafe { core.insert_timer(entry, tick, cx.waker()) };
+            let inserted = unsafe { core.insert_timer(entry, deadline, cx.waker()) };
             if inserted {
                 this.core.set(Some(NonNull::from(core)));
                 Poll::Pending

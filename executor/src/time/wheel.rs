@@ -259,7 +259,6 @@ impl TimerWheel {
     ///
     /// Never exceeds [`MAX_TICK`]: a larger `now_tick` given to
     /// [`pop_expired`](Self::pop_expired) is clamped.
-    #[cfg_attr(not(test), allow(dead_code))] // the wheel's own tests check it
     pub(crate) fn elapsed(&self) -> u64 {
         self.elapsed
     }
