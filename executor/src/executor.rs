@@ -170,7 +170,7 @@ impl Executor {
         }
     }
 
-    fn core(&self) -> &Core {
+    pub(crate) fn core(&self) -> &Core {
         // SAFETY: the core lives until `Executor::drop` frees it.
         unsafe { self.core.as_ref() }
     }
@@ -184,19 +184,6 @@ impl Executor {
         F::Output: 'static,
     {
         self.core().spawn(future, None, Location::caller())
-    }
-
-    pub(crate) fn spawn_named<F>(
-        &self,
-        future: F,
-        name: Option<Cow<'static, str>>,
-        location: &'static Location<'static>,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        self.core().spawn(future, name, location)
     }
 
     /// The executor's counters.

@@ -87,6 +87,6 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        executor.spawn_named(future, self.name, Location::caller())
+        executor.core().spawn(future, self.name, Location::caller())
     }
 }
