@@ -142,7 +142,10 @@ pub trait Block {
     async fn discard(&self, sector: u64, count: u64) -> Result<()>;
 }
 
-impl<B: Block + ?Sized> Block for &B {
+/// `&B` and `Rc<B>` are Blocks too: every method forwards.
+macro_rules! forward_block {
+    ($($ptr:ty),*) => {$(
+        impl<B: Block + ?Sized> Block for $ptr {
     fn info(&self) -> BlockInfo {
         (**self).info()
     }
@@ -158,25 +161,11 @@ impl<B: Block + ?Sized> Block for &B {
     async fn discard(&self, sector: u64, count: u64) -> Result<()> {
         (**self).discard(sector, count).await
     }
+}
+    )*};
 }
 
-impl<B: Block + ?Sized> Block for alloc::rc::Rc<B> {
-    fn info(&self) -> BlockInfo {
-        (**self).info()
-    }
-    async fn read(&self, sector: u64, count: u64) -> Result<BufChain> {
-        (**self).read(sector, count).await
-    }
-    async fn write(&self, sector: u64, data: BufChain) -> Result<()> {
-        (**self).write(sector, data).await
-    }
-    async fn flush(&self) -> Result<()> {
-        (**self).flush().await
-    }
-    async fn discard(&self, sector: u64, count: u64) -> Result<()> {
-        (**self).discard(sector, count).await
-    }
-}
+forward_block!(&B, alloc::rc::Rc<B>);
 
 #[cfg(test)]
 mod tests {

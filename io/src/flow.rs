@@ -163,7 +163,10 @@ pub trait Flow {
     async fn close(&self) -> Result<()>;
 }
 
-impl<F: Flow + ?Sized> Flow for &F {
+/// `&F` and `Rc<F>` are Flows too: every method forwards.
+macro_rules! forward_flow {
+    ($($ptr:ty),*) => {$(
+        impl<F: Flow + ?Sized> Flow for $ptr {
     async fn read(&self) -> Result<Option<Buf>> {
         (**self).read().await
     }
@@ -188,31 +191,8 @@ impl<F: Flow + ?Sized> Flow for &F {
     async fn close(&self) -> Result<()> {
         (**self).close().await
     }
+}
+    )*};
 }
 
-impl<F: Flow + ?Sized> Flow for alloc::rc::Rc<F> {
-    async fn read(&self) -> Result<Option<Buf>> {
-        (**self).read().await
-    }
-    async fn read_into(&self, buf: &mut [u8]) -> Result<usize> {
-        (**self).read_into(buf).await
-    }
-    async fn write(&self, data: &[u8]) -> Result<()> {
-        (**self).write(data).await
-    }
-    async fn write_buf(&self, buf: Buf) -> Result<()> {
-        (**self).write_buf(buf).await
-    }
-    async fn writev(&self, bufs: &[&[u8]]) -> Result<()> {
-        (**self).writev(bufs).await
-    }
-    async fn write_chain(&self, chain: BufChain) -> Result<()> {
-        (**self).write_chain(chain).await
-    }
-    async fn shutdown(&self, how: Shutdown) -> Result<()> {
-        (**self).shutdown(how).await
-    }
-    async fn close(&self) -> Result<()> {
-        (**self).close().await
-    }
-}
+forward_flow!(&F, alloc::rc::Rc<F>);

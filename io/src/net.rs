@@ -224,7 +224,10 @@ pub trait Net {
     }
 }
 
-impl<N: Net + ?Sized> Net for &N {
+/// `&N` and `Rc<N>` are Nets too: every method forwards.
+macro_rules! forward_net {
+    ($($ptr:ty),*) => {$(
+        impl<N: Net + ?Sized> Net for $ptr {
     fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Buf>> {
         (**self).poll_recv(cx)
     }
@@ -252,37 +255,11 @@ impl<N: Net + ?Sized> Net for &N {
     fn stats(&self) -> NetStats {
         (**self).stats()
     }
+}
+    )*};
 }
 
-impl<N: Net + ?Sized> Net for alloc::rc::Rc<N> {
-    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Buf>> {
-        (**self).poll_recv(cx)
-    }
-    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        (**self).poll_send_ready(cx)
-    }
-    fn send<F: FnOnce(&mut [u8]) -> usize>(&self, len: usize, fill: F) -> Result<()> {
-        (**self).send(len, fill)
-    }
-    fn mac(&self) -> MacAddr {
-        (**self).mac()
-    }
-    fn mtu(&self) -> usize {
-        (**self).mtu()
-    }
-    fn max_frame_len(&self) -> usize {
-        (**self).max_frame_len()
-    }
-    fn link(&self) -> LinkState {
-        (**self).link()
-    }
-    fn offload(&self) -> Offload {
-        (**self).offload()
-    }
-    fn stats(&self) -> NetStats {
-        (**self).stats()
-    }
-}
+forward_net!(&N, alloc::rc::Rc<N>);
 
 #[cfg(test)]
 mod tests {
