@@ -373,3 +373,12 @@ fn a_deadline_already_passed_does_not_park() {
         assert_eq!(shimmer_executor::introspect::stats().parks, 0);
     });
 }
+
+#[test]
+fn try_now_outside_and_inside() {
+    assert_eq!(Instant::try_now(), None);
+    let park = VirtualPark::new();
+    let mut ex = Executor::new(park.clone());
+    let now = ex.block_on(async { Instant::try_now() });
+    assert_eq!(now, Some(park.now()));
+}

@@ -42,6 +42,12 @@ impl Instant {
         crate::executor::context::with_current("Instant::now", |core| core.now())
     }
 
+    /// The current executor's clock, or `None` outside an executor (for code,
+    /// such as a device model, that may run either way).
+    pub fn try_now() -> Option<Instant> {
+        crate::executor::context::current_now()
+    }
+
     /// Time from `earlier` to `self`, or zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
