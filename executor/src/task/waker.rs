@@ -1,7 +1,7 @@
 //! The task `Waker`: a pointer to the header and a static vtable.
 //!
 //! Every operation first asks whether it runs on the task's own executor
-//! (this thread's current executor has the task's owner id) while the
+//! (this thread's current executor is the task's: same `Shared`) while the
 //! owner's claim is held. If so it uses the header's owner half: a clone or
 //! drop adjusts a `Cell`, a wake appends to the local run queue. Otherwise
 //! it uses the shared half: an atomic reference count, and a wake goes
