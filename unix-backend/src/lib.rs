@@ -1,12 +1,25 @@
 //! shimmer-unix: the Unix backend (epoll `Park`, kernel sockets as FLOW, a TAP
-//! device as NET, files as BLOCK, signals).
+//! device as NET, files as BLOCK, console, signals).
 //!
-//! First slice: the epoll [`park::UnixPark`] (eventfd unpark, sub-millisecond
-//! deadlines) and [`block_on`]. Readiness registration in [`reactor`], [`AsyncFd`] on top.
+//! * [`park::UnixPark`]: the executor's park over one epoll (eventfd unpark,
+//!   sub-millisecond deadlines); [`reactor`]: readiness registration;
+//!   [`AsyncFd`] on top; [`block_on`].
+//! * [`net`]: kernel sockets (`TcpListener`, `TcpStream: Flow`, `UdpSocket`).
+//! * [`tap`]: a TAP device as `Net`.
+//! * [`file_block`]: a file or block device as `Block`.
+//! * [`console`], [`signal`], [`clock`]: stdin/stdout as a `Flow`, signals as
+//!   futures, the kernel clocks as `Clock`.
 
 pub mod async_fd;
+pub mod clock;
+pub mod console;
+pub mod error;
+pub mod file_block;
+pub mod net;
 pub mod park;
 pub mod reactor;
+pub mod signal;
+pub mod tap;
 
 pub use async_fd::AsyncFd;
 pub use reactor::{Interest, Reactor, Ready, Registration};
