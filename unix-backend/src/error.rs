@@ -53,7 +53,10 @@ mod tests {
     fn errno_and_kind_agree() {
         let reset = io::Error::from_raw_os_error(rustix::io::Errno::CONNRESET.raw_os_error());
         assert_eq!(from_io(&reset), Error::Reset);
-        assert_eq!(from_io(&io::ErrorKind::WouldBlock.into()), Error::WouldBlock);
+        assert_eq!(
+            from_io(&io::ErrorKind::WouldBlock.into()),
+            Error::WouldBlock
+        );
         assert_eq!(from_errno(rustix::io::Errno::IO), Error::Io);
         assert_eq!(from_errno(rustix::io::Errno::ROFS), Error::ReadOnly);
     }

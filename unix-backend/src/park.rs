@@ -2,14 +2,26 @@
 //!
 //! The run loop parks with the next timer deadline. We block in
 //! `epoll_pwait2` (nanosecond timespec timeout) so sub-millisecond timers are
-//! not rounded to a whole millisecond. The alternative, an absolute
-//! CLOCK_MONOTONIC `timerfd` in the epoll set, is kept behind
-//! [`UnixPark::force_timerfd`]. Note: rustix's `linux_5_11` feature (needed
-//! to reach `epoll_pwait2` without libc) sends *every* wait through it, so an
-//! older kernel cannot fall back at run time: `UnixPark::new` probes once and
-//! returns `Unsupported` on ENOSYS instead of spinning. A zero-timeout park (deadline
-//! already passed) arms nothing. `unpark` writes an edge-triggered eventfd,
-//! which is drained when it fires.
+//! not rounded to a whole millisecond. A zero-timeout park (deadline already
+//! passed) arms nothing. `unpark` writes an edge-triggered eventfd, which is
+//! drained when it fires.
+//!
+//! # Kernels before 5.11: the timerfd path
+//!
+//! `epoll_pwait2` appeared in Linux 5.11. rustix's `linux_5_11` feature
+//! (needed to reach it) sends *every* rustix epoll wait through it, so the
+//! fallback cannot be rustix's `epoll::wait`. Instead, the first wait that
+//! answers `ENOSYS` (the probe in [`UnixPark::new`], or any later one)
+//! switches the park for good to the other mechanism: an absolute
+//! CLOCK_MONOTONIC `timerfd` in the epoll set carries the deadline (still
+//! nanosecond precise), and the wait itself is plain `epoll_wait` with no
+//! timeout or a zero one (through `nix`, on a duplicate of the epoll fd,
+//! which is the same epoll instance). If the timerfd cannot be created (out
+//! of descriptors), the wait falls back to a millisecond timeout rounded up,
+//! so a timer is late by under a millisecond but never early.
+//! [`UnixPark::force_timerfd`] selects that path up front (tests, seccomp
+//! policies that kill on unknown syscalls), and
+//! [`UnixPark::uses_epoll_pwait2`] says which one is in use.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -18,29 +30,22 @@ use std::sync::Arc;
 
 use crate::reactor::Reactor;
 
+use nix::sys::epoll::{Epoll, EpollEvent, EpollTimeout};
 use rustix::event::epoll;
 use rustix::event::{eventfd, EventfdFlags};
 use rustix::io::Errno;
 use rustix::time::{
-    clock_gettime, timerfd_create, timerfd_settime, ClockId, Itimerspec, TimerfdClockId,
-    TimerfdFlags, TimerfdTimerFlags, Timespec,
+    timerfd_create, timerfd_settime, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags,
+    Timespec,
 };
 use shimmer_executor::{Instant, Park, Unpark};
 
 const WAKE_TOKEN: u64 = u64::MAX;
 const TIMER_TOKEN: u64 = u64::MAX - 1;
 
-/// The CLOCK_MONOTONIC clock, in the executor's [`Instant`] (ns).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct UnixClock;
-
-impl UnixClock {
-    /// Now, from CLOCK_MONOTONIC.
-    pub fn now(&self) -> Instant {
-        let ts = clock_gettime(ClockId::Monotonic);
-        Instant::from_nanos(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
-    }
-}
+/// The clock moved to [`crate::clock`]; re-exported here so that
+/// `park::UnixClock` keeps working.
+pub use crate::clock::UnixClock;
 
 fn timespec(i: Instant) -> Timespec {
     let ns = i.as_nanos();
@@ -57,8 +62,24 @@ pub struct UnixPark {
     wake: Arc<OwnedFd>,
     timerfd: Option<OwnedFd>,
     pwait2: bool,
+    /// The epoll instance again (a duplicate fd), for plain `epoll_wait`
+    /// once `epoll_pwait2` is known missing; made on first use.
+    legacy: Option<Epoll>,
+    legacy_events: Vec<EpollEvent>,
+    /// Test hook: answer `ENOSYS` for `epoll_pwait2` (as Linux < 5.11).
+    pretend_nosys: bool,
     events: Vec<epoll::Event>,
     clock: UnixClock,
+}
+
+/// How long one wait may block.
+#[derive(Clone, Copy)]
+enum Timeout {
+    Zero,
+    Infinite,
+    /// Relative, for `epoll_pwait2` (or, rounded up to milliseconds, for
+    /// `epoll_wait` when no timerfd could be made).
+    For(Timespec),
 }
 
 /// Interrupts a [`UnixPark`] from any thread (writes its eventfd).
@@ -91,33 +112,25 @@ impl UnixPark {
             epoll::EventData::new_u64(WAKE_TOKEN),
             epoll::EventFlags::IN | epoll::EventFlags::ET,
         )?;
-        // rustix's `linux_5_11` feature routes every wait through
-        // `epoll_pwait2`; on an older kernel fail here rather than spin.
-        let mut probe = Vec::<epoll::Event>::with_capacity(1);
-        let zero = Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        if let Err(Errno::NOSYS) = epoll::wait(
-            &*epoll,
-            rustix::buffer::spare_capacity(&mut probe),
-            Some(&zero),
-        ) {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "epoll_pwait2 missing: shimmer-unix needs Linux >= 5.11",
-            ));
-        }
         let reactor = Reactor::new(epoll.clone());
-        Ok(UnixPark {
+        let mut park = UnixPark {
             epoll,
             reactor,
             wake: Arc::new(wake),
             timerfd: None,
             pwait2: true,
+            legacy: None,
+            legacy_events: Vec::new(),
+            pretend_nosys: false,
             events: Vec::with_capacity(256),
             clock: UnixClock,
-        })
+        };
+        // Probe once, so that a kernel without `epoll_pwait2` is detected
+        // here rather than at the first timer (`wait` switches on ENOSYS).
+        // (Another error, EINTR, is for a later wait to meet again.)
+        let _ = park.wait(Timeout::Zero);
+        park.events.clear(); // nothing is registered but the eventfd yet
+        Ok(park)
     }
 
     /// Skips `epoll_pwait2` and uses the timerfd fallback (as on a kernel
@@ -125,6 +138,20 @@ impl UnixPark {
     /// unknown syscalls.
     pub fn force_timerfd(&mut self) {
         self.pwait2 = false;
+    }
+
+    /// Whether waits go through `epoll_pwait2` (else: the timerfd path, see
+    /// the [module doc](self)).
+    pub fn uses_epoll_pwait2(&self) -> bool {
+        self.pwait2
+    }
+
+    /// Makes `epoll_pwait2` answer `ENOSYS` from now on, as on a kernel
+    /// older than 5.11, so that a test can watch the park detect it and
+    /// switch. Not for production use.
+    #[doc(hidden)]
+    pub fn pretend_no_epoll_pwait2(&mut self) {
+        self.pretend_nosys = true;
     }
 
     fn arm_timerfd(&mut self, deadline: Instant) -> io::Result<()> {
@@ -154,14 +181,69 @@ impl UnixPark {
         Ok(())
     }
 
-    fn wait(&mut self, timeout: Option<&Timespec>) -> Result<(), Errno> {
+    /// One wait; the events land in `self.events`. `ENOSYS` from
+    /// `epoll_pwait2` switches to the timerfd path for good and retries.
+    fn wait(&mut self, timeout: Timeout) -> io::Result<()> {
         self.events.clear();
-        epoll::wait(
-            &*self.epoll,
-            rustix::buffer::spare_capacity(&mut self.events),
-            timeout,
-        )
-        .map(|_| ())
+        if self.pwait2 {
+            let ts;
+            let t = match timeout {
+                Timeout::Zero => {
+                    ts = timespec(Instant::ZERO);
+                    Some(&ts)
+                }
+                Timeout::Infinite => None,
+                Timeout::For(left) => {
+                    ts = left;
+                    Some(&ts)
+                }
+            };
+            let r = if self.pretend_nosys {
+                Err(Errno::NOSYS)
+            } else {
+                epoll::wait(
+                    &*self.epoll,
+                    rustix::buffer::spare_capacity(&mut self.events),
+                    t,
+                )
+                .map(|_| ())
+            };
+            match r {
+                Err(Errno::NOSYS) => self.pwait2 = false,
+                r => return r.map_err(Into::into),
+            }
+        }
+        self.wait_legacy(timeout)
+    }
+
+    /// Plain `epoll_wait` (milliseconds): the pre-5.11 path.
+    fn wait_legacy(&mut self, timeout: Timeout) -> io::Result<()> {
+        if self.legacy.is_none() {
+            let dup = rustix::io::fcntl_dupfd_cloexec(&*self.epoll, 0)?;
+            self.legacy = Some(Epoll(dup));
+            self.legacy_events = vec![EpollEvent::empty(); 256];
+        }
+        let t = match timeout {
+            Timeout::Zero => EpollTimeout::ZERO,
+            Timeout::Infinite => EpollTimeout::NONE,
+            Timeout::For(left) => {
+                // Rounded up: never early.
+                let ns = (left.tv_sec as u128) * 1_000_000_000 + left.tv_nsec as u128;
+                let ms = ns.div_ceil(1_000_000).min(i32::MAX as u128);
+                EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::MAX)
+            }
+        };
+        let Some(ep) = &self.legacy else {
+            return Ok(());
+        };
+        let n = ep.wait(&mut self.legacy_events, t)?;
+        for ev in &self.legacy_events[..n] {
+            self.events.push(epoll::Event {
+                flags: epoll::EventFlags::from_bits_retain(ev.events().bits() as u32),
+                data: epoll::EventData::new_u64(ev.data()),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -170,29 +252,22 @@ impl Park for UnixPark {
 
     fn park(&mut self, deadline: Option<Instant>) {
         let now = self.clock.now();
-        let zero = Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
         let res = match deadline {
-            Some(d) if d <= now => self.wait(Some(&zero)),
+            Some(d) if d <= now => self.wait(Timeout::Zero),
             Some(d) => {
                 let left = timespec(Instant::from_nanos(d.as_nanos() - now.as_nanos()));
-                let mut r = if self.pwait2 {
-                    self.wait(Some(&left))
+                if self.pwait2 {
+                    // On ENOSYS this switches to the timerfd path and waits
+                    // there once with the timeout rounded up to a ms.
+                    self.wait(Timeout::For(left))
                 } else {
-                    Err(Errno::NOSYS)
-                };
-                if r == Err(Errno::NOSYS) {
-                    self.pwait2 = false;
-                    r = match self.arm_timerfd(d) {
-                        Ok(()) => self.wait(None),
-                        Err(_) => self.wait(Some(&left)),
-                    };
+                    match self.arm_timerfd(d) {
+                        Ok(()) => self.wait(Timeout::Infinite),
+                        Err(_) => self.wait(Timeout::For(left)),
+                    }
                 }
-                r
             }
-            None => self.wait(None),
+            None => self.wait(Timeout::Infinite),
         };
         if res.is_err() {
             return; // EINTR and friends: a spurious return is allowed.

@@ -9,10 +9,27 @@
 //! event bumps a per-direction tick; `clear_*_ready(ready)` clears only if no
 //! event arrived since `ready` was observed, so readiness that lands between
 //! EAGAIN and the clear is not lost (Lwt's activations trap).
+//!
+//! # The deregistration rule
+//!
+//! Whoever owns a registered fd removes it from the epoll set
+//! ([`Registration::deregister`]) *before* closing it: [`AsyncFd`](crate::AsyncFd),
+//! the console and [`Signals`](crate::signal::Signals) do so on drop. The
+//! kernel only drops an fd from an epoll set when the last descriptor of its
+//! open file description closes, so a closed fd whose description lives on
+//! (a `dup`, a child process) would keep reporting events.
+//!
+//! A [`Registration`] cannot do it by itself on drop: it does not own the
+//! fd, and by then the fd number may already belong to another file, which
+//! `EPOLL_CTL_DEL` would then remove instead. Forgetting is still safe,
+//! only wasteful: dropping a `Registration` frees its slot, and an event
+//! that comes later for it carries the old generation and is ignored, also
+//! after the slot is reused. `deregister` checks it is given the fd that was
+//! registered (by number) and refuses another one.
 
 use std::cell::RefCell;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -22,6 +39,9 @@ use rustix::event::epoll;
 struct Dir {
     tick: u64,
     ready: bool,
+    /// The kernel reported a hang-up or an error for this direction: a
+    /// state no later edge announces again (see `clear_read_ready_drained`).
+    closed: bool,
     waker: Option<Waker>,
 }
 
@@ -60,6 +80,9 @@ impl Inner {
             return; // stale event for a freed slot
         }
         let hup = flags.intersects(epoll::EventFlags::HUP | epoll::EventFlags::ERR);
+        if hup || flags.contains(epoll::EventFlags::RDHUP) {
+            slot.read.closed = true;
+        }
         if hup || flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::RDHUP) {
             slot.read.fire();
         }
@@ -118,6 +141,7 @@ impl Reactor {
 
     /// Registers `fd` (edge-triggered). The fd must outlive the registration.
     pub fn register(&self, fd: impl AsFd, interest: Interest) -> io::Result<Registration> {
+        let raw = fd.as_fd().as_raw_fd();
         let mut inner = self.inner.borrow_mut();
         let idx = match inner.free.pop() {
             Some(i) => i,
@@ -149,17 +173,21 @@ impl Reactor {
             reactor: self.clone(),
             idx,
             gen,
+            fd: raw,
         })
     }
 }
 
 /// A registered fd's readiness state. Dropping it frees the slot; use
 /// [`Registration::deregister`] (or [`AsyncFd`](crate::AsyncFd), which does
-/// it on drop) to remove the fd from the epoll set while it is still open.
+/// it on drop) to remove the fd from the epoll set while it is still open
+/// (see "The deregistration rule" in the [module doc](self)).
 pub struct Registration {
     reactor: Reactor,
     idx: usize,
     gen: u32,
+    /// The registered fd's number, to refuse deregistering another one.
+    fd: RawFd,
 }
 
 impl Registration {
@@ -190,8 +218,42 @@ impl Registration {
         self.with(|s| clear_dir(&mut s.write, ready))
     }
 
+    /// After a read that emptied the fd without meeting `EAGAIN` (a stream
+    /// `recv` that returned less than it was asked for): clears read
+    /// readiness as [`clear_read_ready`](Self::clear_read_ready) does, unless
+    /// the kernel has reported a hang-up or error for reading, which no later
+    /// edge would announce again (end of stream, a reset: the next read must
+    /// be tried). Saves the `EAGAIN` syscall the next read would cost.
+    pub fn clear_read_ready_drained(&self, ready: Ready) {
+        self.with(|s| {
+            if !s.read.closed {
+                clear_dir(&mut s.read, ready)
+            }
+        })
+    }
+
+    /// Marks both directions ready and wakes their waiters. For an owner that
+    /// is about to close the fd while other tasks wait on it (a `close`
+    /// through `&self`): once the fd is gone the kernel reports nothing more,
+    /// so the waiters must be told now, to poll again and see the change.
+    pub fn wake_all(&self) {
+        self.with(|s| {
+            s.read.fire();
+            s.write.fire();
+        })
+    }
+
     /// Removes `fd` from the epoll set (EPOLL_CTL_DEL) and frees the slot.
+    /// `fd` must be the fd that was registered (else `InvalidInput`, and
+    /// nothing is removed; the slot is freed all the same).
     pub fn deregister(self, fd: impl AsFd) -> io::Result<()> {
+        let fd = fd.as_fd();
+        if fd.as_raw_fd() != self.fd {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "deregister: not the fd that was registered",
+            ));
+        }
         let r = epoll::delete(&*self.reactor.inner.borrow().epoll, fd);
         drop(self);
         r.map_err(Into::into)

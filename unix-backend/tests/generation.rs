@@ -59,3 +59,64 @@ fn spurious_readiness_is_tolerated() {
     })
     .unwrap();
 }
+
+/// A registration dropped without `deregister` while its file stays open
+/// (a dup keeps the description alive, so epoll keeps the entry): its
+/// events carry the old generation and never reach the slot's next owner.
+fn pair() -> (UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
+#[test]
+fn stale_events_of_a_forgotten_registration_are_ignored() {
+    use std::time::Duration;
+    let mut park = shimmer_unix::UnixPark::new().unwrap();
+    let (a, b) = pair();
+    let a_dup = a.try_clone().unwrap();
+    let reg = park
+        .reactor()
+        .register(&a, shimmer_unix::Interest::Read)
+        .unwrap();
+    drop(reg); // forgotten: no deregister
+    drop(a); // a_dup keeps the epoll entry alive
+    let (c, _d) = pair();
+    let reg_c = park
+        .reactor()
+        .register(&c, shimmer_unix::Interest::Read)
+        .unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(reg_c.poll_read_ready(&mut cx).is_pending());
+    for i in 0..5u8 {
+        (&b).write_all(&[i]).unwrap(); // events for the old token
+        let now = park.now();
+        park.park(Some(now + Duration::from_millis(2)));
+        assert!(
+            reg_c.poll_read_ready(&mut cx).is_pending(),
+            "a stale event reached the slot's new owner"
+        );
+    }
+    reg_c.deregister(&c).unwrap();
+    drop(a_dup);
+}
+
+#[test]
+fn deregister_refuses_another_fd() {
+    let park = shimmer_unix::UnixPark::new().unwrap();
+    let (a, _b) = pair();
+    let (c, _d) = pair();
+    let reg = park
+        .reactor()
+        .register(&a, shimmer_unix::Interest::Both)
+        .unwrap();
+    let e = reg.deregister(&c).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    // `a` is still in the set (not removed by the refused call).
+    let reg = park.reactor().register(&a, shimmer_unix::Interest::Both);
+    assert_eq!(
+        reg.err().and_then(|e| e.raw_os_error()),
+        Some(rustix::io::Errno::EXIST.raw_os_error())
+    );
+}
