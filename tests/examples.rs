@@ -42,18 +42,178 @@ fn run(name: &str, args: &[&str]) -> (String, Duration) {
     (String::from_utf8(out.stdout).unwrap(), start.elapsed())
 }
 
+/// Runs an example that must fail: its exit status and stderr.
+fn run_failing(name: &str, args: &[&str]) -> (i32, String) {
+    let out = example(name).args(args).output().expect("example runs");
+    let code = out.status.code().expect("exited, not killed");
+    (code, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 #[test]
 fn hello_prints_four_times_one_interval_apart() {
-    let (out, took) = run("hello", &["20ms"]);
+    let (out, took) = run("hello", &["--interval", "20ms"]);
     assert_eq!(out, "hello\n".repeat(4));
     assert!(took >= Duration::from_millis(80), "{took:?}");
 }
 
 #[test]
-fn hello_rejects_a_bad_interval() {
-    let out = example("hello").arg("soon").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bad interval"));
+fn a_bad_option_value_is_a_usage_error_naming_the_option() {
+    let (code, err) = run_failing("hello", &["--interval", "soon"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("invalid value `soon` for `--interval`"),
+        "{err}"
+    );
+    assert!(err.contains("--help"), "{err}");
+}
+
+#[test]
+fn unknown_options_and_stray_words_are_usage_errors() {
+    let (code, err) = run_failing("hello", &["--frobnicate", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown option `--frobnicate`"), "{err}");
+    let (code, err) = run_failing("hello", &["20ms"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unexpected argument `20ms`"), "{err}");
+    let (code, err) = run_failing("hello", &["--interval"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`--interval` needs a value"), "{err}");
+    let (code, err) = run_failing("hello", &["--ipv4", "10.0.0.1/99"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`--ipv4`"), "{err}");
+    let (code, err) = run_failing("hello", &["--net", "tap"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not built yet"), "{err}");
+}
+
+#[test]
+fn help_lists_runtime_and_unikernel_options() {
+    let (out, _) = run("hello", &["--help"]);
+    for option in ["--net", "--tap", "--ipv4", "--block", "--interval"] {
+        assert!(out.contains(option), "{option} missing from:\n{out}");
+    }
+}
+
+#[test]
+fn echo_serves_concurrent_clients_and_half_close() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut server = example("echo")
+        .args(["--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("echo starts");
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("echo: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let clients: Vec<_> = (0..8u8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let data: Vec<u8> = (0..256 * 1024u32)
+                    .map(|j| (j.wrapping_mul(31) ^ u32::from(i)) as u8)
+                    .collect();
+                let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let mut writer = conn.try_clone().unwrap();
+                let sent = data.clone();
+                let w = std::thread::spawn(move || {
+                    writer.write_all(&sent).unwrap();
+                    writer.shutdown(std::net::Shutdown::Write).unwrap();
+                });
+                let mut back = Vec::new();
+                conn.read_to_end(&mut back).unwrap(); // EOF: the server half-closed after echoing
+                w.join().unwrap();
+                assert!(
+                    back == data,
+                    "client {i}: {} bytes back of {}",
+                    back.len(),
+                    data.len()
+                );
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[test]
+fn echo_reports_a_port_in_use() {
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let (code, err) = run_failing("echo", &["--port", &port]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("listening on 0.0.0.0:"), "{err}");
+    assert!(err.contains("in use"), "{err}");
+    let (code, err) = run_failing("echo", &["--port", "70000"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`--port`"), "{err}");
+}
+
+/// A scratch file removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn with_len(name: &str, len: usize) -> TempFile {
+        let path = std::env::temp_dir().join(format!("shimmer-{}-{name}", std::process::id()));
+        let data: Vec<u8> = (0..len as u64)
+            .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+            .collect();
+        std::fs::write(&path, data).unwrap();
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn block_checksum_equals_sha256sum() {
+    // Whole chunks, a partial last chunk, and one sector.
+    for (name, len) in [("4m", 4 << 20), ("odd", (1 << 20) + 3 * 512), ("one", 512)] {
+        let image = TempFile::with_len(name, len);
+        let path = image.0.to_str().unwrap();
+        let (out, _) = run("block_checksum", &["--block", path]);
+        let expected = Command::new("sha256sum")
+            .arg(path)
+            .output()
+            .expect("sha256sum runs");
+        let expected = String::from_utf8(expected.stdout).unwrap();
+        let expected = expected.split_whitespace().next().unwrap();
+        assert_eq!(out, format!("{expected}\n"), "{name}");
+    }
+}
+
+#[test]
+fn block_checksum_without_a_device_says_so() {
+    let (code, err) = run_failing("block_checksum", &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("pass `--block PATH`"), "{err}");
+    let (code, err) = run_failing("block_checksum", &["--block", "/nonexistent/disk.img"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("opening block device `/nonexistent/disk.img`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pktgen_checks_its_options() {
+    let (code, err) = run_failing("pktgen", &["--mode", "fly"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("invalid value `fly` for `--mode`"), "{err}");
+    let (code, err) = run_failing("pktgen", &["--seconds", "1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("pass `--tap NAME`"), "{err}");
 }
 
 #[test]

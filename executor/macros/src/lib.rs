@@ -1,5 +1,190 @@
-//! shimmer-macros: `#[shimmer::main]` and friends.
+//! shimmer-macros: `#[shimmer::main]`.
 //!
-//! Not built yet: an empty skeleton until the Unix backend issue (which
-//! defines `#[shimmer::main]`) lands. It exports no macro, so nothing can
-//! depend on a pretend one.
+//! Why a proc macro at all: a unikernel's `main` is the same source on every
+//! backend, but what runs it differs — a Unix process needs `fn main()` that
+//! parses argv and runs an epoll executor; a Xen image has no `main` at all
+//! but a PVH entry point, an allocator and a panic handler. The attribute
+//! only checks the function and hands it, with the unikernel's declared
+//! options, to `shimmer::__main_glue!`, a `macro_rules!` macro that the
+//! facade defines once per backend feature (a proc macro cannot see the
+//! features of the crate that re-exports it).
+//!
+//! ```ignore
+//! #[shimmer::main(options(port = "TCP port to listen on (default 7)"))]
+//! async fn main() -> Result<(), shimmer::Error> {
+//!     let port: u16 = shimmer::args().parse_or("port", 7);
+//!     # Ok(())
+//! }
+//! ```
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::quote_spanned;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Ident, ItemFn, LitStr, Token};
+
+/// Marks the unikernel's entry point: `async fn main()` returning `()` or
+/// `Result<(), E>` with `E: Display` (an `Err` is printed and the program
+/// exits with status 1).
+///
+/// Options of the unikernel's own are declared in the attribute, each with
+/// its help text: `#[shimmer::main(options(port = "TCP port", block_size =
+/// "bytes per request"))]` declares `--port VALUE` and `--block-size VALUE`
+/// (an underscore in the name becomes a dash). The runtime parses them with
+/// its own options before `main` starts; read them with `shimmer::args()`.
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(attr.into(), item.clone().into()) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => {
+            // Report only our error: also give the program an empty `main`
+            // so rustc does not add "`main` function not found".
+            let err = err.to_compile_error();
+            let named_main = syn::parse::<ItemFn>(item).is_ok_and(|f| f.sig.ident == "main");
+            if named_main {
+                quote::quote!(#err fn main() {}).into()
+            } else {
+                err.into()
+            }
+        }
+    }
+}
+
+/// One declared option: `name = "help"`.
+struct OptionDecl {
+    name: String,
+    help: LitStr,
+}
+
+impl Parse for OptionDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let ident: Ident = input.parse()?;
+        let needs_help = || {
+            syn::Error::new(
+                ident.span(),
+                format!("option `{ident}` needs its help text: `{ident} = \"what it does\"`"),
+            )
+        };
+        input.parse::<Token![=]>().map_err(|_| needs_help())?;
+        let help: LitStr = input.parse().map_err(|_| needs_help())?;
+        let name = ident.to_string().replace('_', "-");
+        if name.starts_with('-') || name.ends_with('-') {
+            return Err(syn::Error::new(
+                ident.span(),
+                "an option name must not start or end with `_`",
+            ));
+        }
+        Ok(OptionDecl { name, help })
+    }
+}
+
+/// The attribute's arguments: nothing, or `options(...)`.
+struct MainArgs {
+    options: Vec<OptionDecl>,
+}
+
+impl Parse for MainArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut options = Vec::new();
+        if input.is_empty() {
+            return Ok(MainArgs { options });
+        }
+        let key: Ident = input.parse()?;
+        if key != "options" {
+            return Err(syn::Error::new(
+                key.span(),
+                "unknown argument: `#[shimmer::main]` takes only `options(name = \"help\", ...)`",
+            ));
+        }
+        let content;
+        syn::parenthesized!(content in input);
+        let decls: Punctuated<OptionDecl, Token![,]> =
+            content.parse_terminated(OptionDecl::parse, Token![,])?;
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after `options(...)`"));
+        }
+        for decl in decls {
+            if RESERVED.contains(&decl.name.as_str()) {
+                return Err(syn::Error::new(
+                    decl.help.span(),
+                    format!(
+                        "`--{}` is one of shimmer's own options; choose another name",
+                        decl.name
+                    ),
+                ));
+            }
+            if options.iter().any(|o: &OptionDecl| o.name == decl.name) {
+                return Err(syn::Error::new(
+                    decl.help.span(),
+                    format!("`--{}` is declared twice", decl.name),
+                ));
+            }
+            options.push(decl);
+        }
+        Ok(MainArgs { options })
+    }
+}
+
+/// The runtime's own options (the facade's `config` module parses them).
+const RESERVED: &[&str] = &["net", "tap", "ipv4", "ipv4-gateway", "block", "help"];
+
+fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    let args: MainArgs = syn::parse2(attr)?;
+    let func: ItemFn = syn::parse2(item)?;
+    check_signature(&func)?;
+
+    let attrs = &func.attrs;
+    let vis = &func.vis;
+    let output = &func.sig.output;
+    let body = &func.block;
+    let names = args.options.iter().map(|o| &o.name);
+    let helps = args.options.iter().map(|o| &o.help);
+    let span = func.sig.ident.span();
+    Ok(quote_spanned! {span=>
+        ::shimmer::__main_glue! {
+            options: &[#(::shimmer::config::OptionSpec { name: #names, help: #helps }),*],
+            main: {
+                #(#attrs)*
+                #vis async fn __shimmer_user_main() #output #body
+            }
+        }
+    })
+}
+
+fn check_signature(func: &ItemFn) -> syn::Result<()> {
+    let sig = &func.sig;
+    let err = |span: Span, msg: &str| Err(syn::Error::new(span, msg));
+    if sig.asyncness.is_none() {
+        return err(
+            sig.fn_token.span(),
+            "`#[shimmer::main]` goes on an `async fn main()`: add `async`",
+        );
+    }
+    if sig.ident != "main" {
+        return err(
+            sig.ident.span(),
+            "`#[shimmer::main]` goes on the program's `main` function",
+        );
+    }
+    if !sig.inputs.is_empty() {
+        return err(
+            sig.inputs.span(),
+            "`main` takes no arguments: declare options with `#[shimmer::main(options(name = \"help\"))]` and read them with `shimmer::args()`",
+        );
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        return err(sig.generics.span(), "`main` cannot be generic");
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        return err(unsafety.span(), "`main` cannot be `unsafe`");
+    }
+    if let Some(abi) = &sig.abi {
+        return err(abi.span(), "`main` cannot declare an ABI");
+    }
+    if sig.variadic.is_some() {
+        return err(sig.span(), "`main` takes no arguments");
+    }
+    Ok(())
+}

@@ -33,6 +33,10 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// Lets the task run on with nobody awaiting it: its output is dropped
+    /// when it finishes. The same as dropping the handle, said out loud.
+    pub fn detach(self) {}
+
     /// Cancels the task: its future is dropped by the executor at its next
     /// chance (at once if it is not running; after the current poll if the
     /// task aborts itself) and awaiting the handle gives

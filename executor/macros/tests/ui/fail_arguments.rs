@@ -1,0 +1,2 @@
+#[shimmer::main]
+async fn main(port: u16) {}

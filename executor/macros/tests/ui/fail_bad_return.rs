@@ -1,0 +1,4 @@
+#[shimmer::main]
+async fn main() -> i32 {
+    0
+}

@@ -1,0 +1,2 @@
+#[shimmer::main(options(port = "a", port = "b"))]
+async fn main() {}

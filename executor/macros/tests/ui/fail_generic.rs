@@ -1,0 +1,2 @@
+#[shimmer::main]
+async fn main<T>() {}

@@ -1,0 +1,2 @@
+#[shimmer::main]
+fn main() {}

@@ -1,0 +1,4 @@
+#[shimmer::main]
+async fn start() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[shimmer::main(options(port = 7))]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[shimmer::main(options(port))]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[shimmer::main(options(tap = "my own tap"))]
+async fn main() {}

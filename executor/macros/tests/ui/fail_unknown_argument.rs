@@ -1,0 +1,2 @@
+#[shimmer::main(flavor = "multi_thread")]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[shimmer::main]
+async fn main() {
+    shimmer::yield_now().await;
+}
