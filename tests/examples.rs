@@ -254,3 +254,65 @@ fn echo_server_logs_ten_lines() {
     // Deterministic for a seed.
     assert_eq!(run("echo_server", &["0.001", "7"]).0, out);
 }
+
+/// The TAP tests' namespace, root and `AF_PACKET` helpers.
+#[path = "../unix-backend/tests/support/mod.rs"]
+mod support;
+
+#[test]
+fn pktgen_reflects_frames_over_a_tap() {
+    if !support::root::root_or_skip("pktgen_reflects_frames_over_a_tap") {
+        return;
+    }
+    // The child inherits the namespace of the thread that starts it, so the
+    // tap it makes lives and dies in the test's private namespace.
+    support::netns::in_netns(|| {
+        let child = example("pktgen")
+            .args([
+                "--tap",
+                "pg0",
+                "--mode",
+                "echo",
+                "--count",
+                "100",
+                "--seconds",
+                "30",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("pktgen starts");
+        let up = libc::IFF_UP as u16;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !support::netns::flags("pg0").is_ok_and(|f| f & up != 0) {
+            assert!(Instant::now() < deadline, "pktgen never brought pg0 up");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let sock = support::packet::PacketSocket::open("pg0").expect("AF_PACKET on pg0");
+        let ours = [0x02, 0, 0, 0, 0, 0x42];
+        let mut sent = Vec::new();
+        for i in 0..100u32 {
+            let mut frame = vec![0xff; 6]; // to anyone
+            frame.extend_from_slice(&ours);
+            frame.extend_from_slice(&[0x88, 0xb5]);
+            frame.extend((0..46 + i as usize).map(|j| (j as u32 ^ i) as u8));
+            sock.send_all(&frame);
+            sent.push(frame);
+        }
+        for (i, frame) in sent.iter().enumerate() {
+            let back = sock
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|| panic!("frame {i} never came back"));
+            assert_eq!(&back[0..6], &ours, "frame {i}: sent back to its sender");
+            assert_eq!(&back[12..], &frame[12..], "frame {i}: payload unchanged");
+        }
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with("pktgen: echoed 100 frames"), "{stdout}");
+    });
+}
