@@ -18,7 +18,7 @@
 //! lands with the Xen boot work). Exactly one must be on.
 //!
 //! * `#[shimmer::main]` ([`main`]): the entry point; runtime options
-//!   (`--net`, `--tap`, `--ipv4`, `--block`, see [`config`]) and the
+//!   (`--net`, `--tap`, `--ipv4`, `--block`, see [`mod@config`]) and the
 //!   unikernel's own ([`args`]) are parsed before it starts.
 //! * [`net`]: [`net::stack`] (TCP/UDP) and [`net::device`] (raw frames);
 //!   [`block::open`]; [`console`]; [`println!`]; [`time`].

@@ -13,7 +13,7 @@
 //! already here with the signatures the own stack will keep: `async`
 //! constructors (the own stack waits for its link and, with DHCP, for an
 //! address), `shimmer::Error`, and [`TcpStream`] as a
-//! [`Flow`](shimmer_io::flow::Flow).
+//! [`Flow`].
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 

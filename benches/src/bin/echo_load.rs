@@ -226,7 +226,7 @@ struct Snap {
     cores: [(u64, u64, u64); 2],
 }
 
-/// utime + stime (fields 14 and 15) of /proc/<who>/stat, in clock ticks.
+/// utime + stime (fields 14 and 15) of `/proc/<who>/stat`, in clock ticks.
 fn proc_ticks(who: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{who}/stat")).ok()?;
     // The command name (field 2) may hold spaces: count from the last ')'.
