@@ -11,57 +11,34 @@
 //!
 //! ```sh
 //! cargo run --release --example echo_server
-//! cargo run --release --example echo_server -- 0.01 7    # 100x faster, seed 7
+//! cargo run --release --example echo_server -- --scale 0.01 --seed 7   # 100x faster, seed 7
 //! ```
+#![cfg_attr(feature = "xen", no_std, no_main)]
 
-use shimmer::{sleep, Duration, Instant};
+extern crate alloc;
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let scale: f64 = match args.next().map(|a| a.parse()) {
-        None => 1.0,
-        Some(Ok(s)) if s > 0.0 && f64::is_finite(s) => s,
-        Some(_) => usage(),
-    };
-    let seed: u64 = match args.next().map(|a| a.parse()) {
-        None => 0,
-        Some(Ok(s)) => s,
-        Some(Err(_)) => usage(),
-    };
-    shimmer::block_on(async move {
-        let seed = if seed == 0 {
-            Instant::now().as_nanos() | 1
-        } else {
-            seed
-        };
-        let mut rng = XorShift(seed);
-        for _ in 0..10 {
-            let line = read_line(&mut rng, scale).await;
-            println!("{line}");
-        }
-    });
-}
+#[path = "support/lwt_tutorial.rs"]
+mod lwt_tutorial;
 
-/// A line arrives after up to 2.5 s (scaled) and holds up to 19 `a`s.
-async fn read_line(rng: &mut XorShift, scale: f64) -> String {
-    let delay = Duration::from_secs_f64(rng.below(2500) as f64 / 1000.0 * scale);
-    sleep(delay).await;
-    "a".repeat(rng.below(20) as usize)
-}
+use alloc::string::String;
+use lwt_tutorial::{TimeScale, XorShift};
+use shimmer::sleep;
 
-/// A tiny deterministic generator (xorshift64).
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
+#[shimmer::main(options(
+    scale = "multiply every delay by this, e.g. 0.01 (default 1)",
+    seed = "random seed (default: from the clock)"
+))]
+async fn main() {
+    let scale = shimmer::args().parse_or("scale", TimeScale::REAL_TIME);
+    let mut rng = XorShift::new(shimmer::args().parse_or("seed", 0));
+    for _ in 0..10 {
+        let line = read_line(&mut rng, scale).await;
+        shimmer::println!("{line}");
     }
 }
 
-fn usage() -> ! {
-    eprintln!("usage: echo_server [TIME-SCALE > 0] [SEED]");
-    std::process::exit(2);
+/// A line arrives after up to 2.5 s (scaled) and holds up to 19 `a`s.
+async fn read_line(rng: &mut XorShift, scale: TimeScale) -> String {
+    sleep(scale.secs(rng.below(2500) as f64 / 1000.0)).await;
+    "a".repeat(rng.below(20) as usize)
 }

@@ -8,36 +8,28 @@
 //! `join` polls both futures in place: no task, no allocation.
 //!
 //! ```sh
-//! cargo run --release --example heads            # 1 s and 2 s
-//! cargo run --release --example heads -- 0.01    # 100x faster
+//! cargo run --release --example heads                     # 1 s and 2 s
+//! cargo run --release --example heads -- --scale 0.01     # 100x faster
 //! ```
+#![cfg_attr(feature = "xen", no_std, no_main)]
 
-use shimmer::{join, sleep, Duration};
+#[path = "support/lwt_tutorial.rs"]
+mod lwt_tutorial;
 
-fn main() {
-    let scale = time_scale();
-    shimmer::block_on(async move {
-        let heads = async {
-            sleep(Duration::from_secs_f64(1.0 * scale)).await;
-            println!("Heads");
-        };
-        let tails = async {
-            sleep(Duration::from_secs_f64(2.0 * scale)).await;
-            println!("Tails");
-        };
-        join(heads, tails).await;
-        println!("Finished");
-    });
-}
+use lwt_tutorial::TimeScale;
+use shimmer::{join, sleep};
 
-/// The first argument scales every delay (default 1.0).
-fn time_scale() -> f64 {
-    match std::env::args().nth(1).map(|a| a.parse::<f64>()) {
-        None => 1.0,
-        Some(Ok(s)) if s > 0.0 && s.is_finite() => s,
-        Some(_) => {
-            eprintln!("usage: heads [TIME-SCALE > 0]");
-            std::process::exit(2);
-        }
-    }
+#[shimmer::main(options(scale = "multiply every delay by this, e.g. 0.01 (default 1)"))]
+async fn main() {
+    let scale = shimmer::args().parse_or("scale", TimeScale::REAL_TIME);
+    let heads = async {
+        sleep(scale.secs(1.0)).await;
+        shimmer::println!("Heads");
+    };
+    let tails = async {
+        sleep(scale.secs(2.0)).await;
+        shimmer::println!("Tails");
+    };
+    join(heads, tails).await;
+    shimmer::println!("Finished");
 }

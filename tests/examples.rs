@@ -218,7 +218,7 @@ fn pktgen_checks_its_options() {
 
 #[test]
 fn heads_joins_two_sleeps() {
-    let (out, took) = run("heads", &["0.01"]);
+    let (out, took) = run("heads", &["--scale", "0.01"]);
     assert_eq!(out, "Heads\nTails\nFinished\n");
     assert!(took >= Duration::from_millis(20), "{took:?}");
 }
@@ -226,7 +226,7 @@ fn heads_joins_two_sleeps() {
 #[test]
 fn timeout_reports_each_race_consistently() {
     for seed in ["1", "2", "3", "42", "1000"] {
-        let (out, _) = run("timeout", &["0.001", seed]);
+        let (out, _) = run("timeout", &["--scale", "0.001", "--seed", seed]);
         let lines: Vec<_> = out.lines().collect();
         assert_eq!(lines.len(), 2, "{out}");
         assert!(lines[0].starts_with("timeout: "), "{out}");
@@ -242,7 +242,7 @@ fn timeout_reports_each_race_consistently() {
 
 #[test]
 fn echo_server_logs_ten_lines() {
-    let (out, _) = run("echo_server", &["0.001", "7"]);
+    let (out, _) = run("echo_server", &["--scale", "0.001", "--seed", "7"]);
     let lines: Vec<_> = out.lines().collect();
     assert_eq!(lines.len(), 10, "{out}");
     assert!(
@@ -252,7 +252,10 @@ fn echo_server_logs_ten_lines() {
         "{out}"
     );
     // Deterministic for a seed.
-    assert_eq!(run("echo_server", &["0.001", "7"]).0, out);
+    assert_eq!(
+        run("echo_server", &["--scale", "0.001", "--seed", "7"]).0,
+        out
+    );
 }
 
 /// The TAP tests' namespace, root and `AF_PACKET` helpers.
