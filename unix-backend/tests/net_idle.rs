@@ -3,6 +3,8 @@
 //! closed. (A test binary of its own: other tests running in parallel
 //! threads would disturb the process's RSS.)
 
+mod support;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +12,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-use shimmer_executor::{introspect, sleep, spawn, timeout};
+use shimmer_executor::{introspect, sleep, spawn};
 use shimmer_io::flow::Flow;
 use shimmer_io::page::PagePool;
 use shimmer_unix::net::{TcpListener, TcpStream};
@@ -96,12 +98,7 @@ fn raise_nofile() -> Result<usize, String> {
 }
 
 fn run<F: Future>(f: F) -> F::Output {
-    shimmer_unix::block_on(async {
-        timeout(Duration::from_secs(30), f)
-            .await
-            .expect("the test hung")
-    })
-    .expect("a UnixPark")
+    support::exec::run_within(Duration::from_secs(30), f)
 }
 
 #[test]

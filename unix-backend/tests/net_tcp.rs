@@ -2,9 +2,11 @@
 //! server, resets, half-close, end of stream, connect and accept errors,
 //! cancelled reads, close waking waiters, vectored writes past one syscall.
 
+mod support;
+use support::exec::{loopback, run};
+
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Waker};
@@ -15,23 +17,9 @@ use shimmer_io::flow::{Flow, Shutdown};
 use shimmer_io::Error;
 use shimmer_unix::net::{TcpListener, TcpOptions, TcpStream};
 
-fn any() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-/// Runs `f` on a shimmer-unix executor; a hang is a failure, not a stall.
-fn run<F: Future>(f: F) -> F::Output {
-    shimmer_unix::block_on(async {
-        timeout(Duration::from_secs(10), f)
-            .await
-            .expect("the test hung")
-    })
-    .expect("a UnixPark")
-}
-
 /// A connected (client, server) pair over 127.0.0.1.
 async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind(any()).unwrap();
+    let listener = TcpListener::bind(loopback()).unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap())
         .await
         .unwrap();
@@ -70,7 +58,7 @@ fn echo_100_connections_of_1_mib_each() {
     // so crossed or misordered data fails the comparison.
     let data = Rc::new(noise(LEN + CONNS, 0x5eed));
     run(async move {
-        let listener = TcpListener::bind(any()).unwrap();
+        let listener = TcpListener::bind(loopback()).unwrap();
         let addr = listener.local_addr().unwrap();
         let server = spawn(async move {
             let mut echoers = Vec::new();
@@ -264,7 +252,7 @@ fn end_of_stream_stays_end_of_stream() {
 #[test]
 fn connect_refused_is_a_clear_error() {
     run(async {
-        let listener = TcpListener::bind(any()).unwrap();
+        let listener = TcpListener::bind(loopback()).unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let e = TcpStream::connect(addr).await.unwrap_err();
@@ -275,7 +263,7 @@ fn connect_refused_is_a_clear_error() {
 #[test]
 fn listener_drop_closes_the_port_not_the_connections() {
     run(async {
-        let listener = TcpListener::bind(any()).unwrap();
+        let listener = TcpListener::bind(loopback()).unwrap();
         let addr = listener.local_addr().unwrap();
         let c = TcpStream::connect(addr).await.unwrap();
         let (s, peer) = listener.accept().await.unwrap();
@@ -302,7 +290,7 @@ fn listener_drop_closes_the_port_not_the_connections() {
 #[test]
 fn bind_in_use_without_reuse_port_fails() {
     run(async {
-        let first = TcpListener::bind(any()).unwrap();
+        let first = TcpListener::bind(loopback()).unwrap();
         let addr = first.local_addr().unwrap();
         let e = TcpListener::bind(addr).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AddrInUse);
@@ -313,7 +301,7 @@ fn bind_in_use_without_reuse_port_fails() {
             nodelay: false,
             ..TcpOptions::default()
         };
-        let a = TcpListener::bind_with(any(), &opts).unwrap();
+        let a = TcpListener::bind_with(loopback(), &opts).unwrap();
         let shared = a.local_addr().unwrap();
         let b = TcpListener::bind_with(shared, &opts).unwrap();
         assert_eq!(b.local_addr().unwrap(), shared);
@@ -332,7 +320,7 @@ fn bind_in_use_without_reuse_port_fails() {
 #[test]
 fn a_dropped_accept_loses_no_connection() {
     run(async {
-        let listener = TcpListener::bind(any()).unwrap();
+        let listener = TcpListener::bind(loopback()).unwrap();
         // An accept that times out, with nobody connecting.
         assert!(timeout(Duration::from_millis(2), listener.accept())
             .await
@@ -487,7 +475,7 @@ fn ipv6_loopback_when_available() {
 #[test]
 fn sockets_need_the_reactor() {
     // Outside `shimmer_unix::block_on` there is no reactor: a clear error.
-    let e = TcpListener::bind(any()).unwrap_err();
+    let e = TcpListener::bind(loopback()).unwrap_err();
     assert!(e.to_string().contains("reactor"), "{e}");
 }
 

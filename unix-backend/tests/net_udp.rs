@@ -1,32 +1,19 @@
 //! Kernel UDP sockets: round trips (addressed and connected), truncation of
 //! a datagram longer than the buffer, waiting for a datagram, cancellation.
 
-use std::future::Future;
-use std::net::SocketAddr;
+mod support;
+use support::exec::{loopback, run};
+
 use std::time::Duration;
 
 use shimmer_executor::{sleep, spawn, timeout};
 use shimmer_unix::net::UdpSocket;
 
-fn any() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-/// Runs `f` on a shimmer-unix executor; a hang is a failure, not a stall.
-fn run<F: Future>(f: F) -> F::Output {
-    shimmer_unix::block_on(async {
-        timeout(Duration::from_secs(10), f)
-            .await
-            .expect("the test hung")
-    })
-    .expect("a UnixPark")
-}
-
 #[test]
 fn send_to_and_recv_from_round_trip() {
     run(async {
-        let a = UdpSocket::bind(any()).unwrap();
-        let b = UdpSocket::bind(any()).unwrap();
+        let a = UdpSocket::bind(loopback()).unwrap();
+        let b = UdpSocket::bind(loopback()).unwrap();
         let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
         assert_ne!(a_addr.port(), 0);
         assert_eq!(a.send_to(b"ping", b_addr).await.unwrap(), 4);
@@ -46,8 +33,8 @@ fn send_to_and_recv_from_round_trip() {
 #[test]
 fn a_waiting_receiver_is_woken() {
     run(async {
-        let a = UdpSocket::bind(any()).unwrap();
-        let b = UdpSocket::bind(any()).unwrap();
+        let a = UdpSocket::bind(loopback()).unwrap();
+        let b = UdpSocket::bind(loopback()).unwrap();
         let b_addr = b.local_addr().unwrap();
         let receiver = spawn(async move {
             let mut buf = [0u8; 16];
@@ -72,8 +59,8 @@ fn a_waiting_receiver_is_woken() {
 #[test]
 fn a_datagram_longer_than_the_buffer_is_truncated() {
     run(async {
-        let a = UdpSocket::bind(any()).unwrap();
-        let b = UdpSocket::bind(any()).unwrap();
+        let a = UdpSocket::bind(loopback()).unwrap();
+        let b = UdpSocket::bind(loopback()).unwrap();
         let big: Vec<u8> = (0..9000u32).map(|i| (i % 251) as u8).collect();
         a.send_to(&big, b.local_addr().unwrap()).await.unwrap();
         a.send_to(b"next", b.local_addr().unwrap()).await.unwrap();
@@ -94,9 +81,9 @@ fn a_datagram_longer_than_the_buffer_is_truncated() {
 #[test]
 fn connected_send_and_recv() {
     run(async {
-        let a = UdpSocket::bind(any()).unwrap();
-        let b = UdpSocket::bind(any()).unwrap();
-        let stranger = UdpSocket::bind(any()).unwrap();
+        let a = UdpSocket::bind(loopback()).unwrap();
+        let b = UdpSocket::bind(loopback()).unwrap();
+        let stranger = UdpSocket::bind(loopback()).unwrap();
         assert!(a.peer_addr().is_err());
         a.connect(b.local_addr().unwrap()).unwrap();
         b.connect(a.local_addr().unwrap()).unwrap();
@@ -122,8 +109,8 @@ fn connected_send_and_recv() {
 #[test]
 fn a_dropped_receive_loses_no_datagram() {
     run(async {
-        let a = UdpSocket::bind(any()).unwrap();
-        let b = UdpSocket::bind(any()).unwrap();
+        let a = UdpSocket::bind(loopback()).unwrap();
+        let b = UdpSocket::bind(loopback()).unwrap();
         let mut buf = [0u8; 16];
         assert!(timeout(Duration::from_millis(2), b.recv_from(&mut buf))
             .await
@@ -137,8 +124,8 @@ fn a_dropped_receive_loses_no_datagram() {
 #[test]
 fn sending_to_a_closed_port_is_refused_when_connected() {
     run(async {
-        let a = UdpSocket::bind(any()).unwrap();
-        let gone = UdpSocket::bind(any()).unwrap().local_addr().unwrap();
+        let a = UdpSocket::bind(loopback()).unwrap();
+        let gone = UdpSocket::bind(loopback()).unwrap().local_addr().unwrap();
         a.connect(gone).unwrap();
         // The first datagram draws an ICMP port unreachable; the next
         // operation reports it.

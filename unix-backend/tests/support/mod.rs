@@ -6,6 +6,7 @@
 //! so items unused by one file are not dead code.
 #![allow(dead_code)]
 
+pub mod exec;
 pub mod netns;
 pub mod packet;
 pub mod root;
