@@ -2,12 +2,21 @@
 //! `read()`, cost little user memory, hold no page, and all go away when
 //! closed. (A test binary of its own: other tests running in parallel
 //! threads would disturb the process's RSS.)
+//!
+//! The clients live in a child process (this test binary again, run as
+//! [`idle_client_process`]): a process may have at most `RLIMIT_NOFILE`
+//! descriptors, whose hard limit here is 20 000 and cannot be raised without
+//! `CAP_SYS_RESOURCE`, so 10 000 connections with both ends in one process
+//! would not fit. The measured process then holds exactly what a server
+//! holds: the accepted streams and their tasks.
 
 mod support;
 
 use std::cell::Cell;
 use std::future::Future;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -17,20 +26,23 @@ use shimmer_io::flow::Flow;
 use shimmer_io::page::PagePool;
 use shimmer_unix::net::{TcpListener, TcpStream};
 
-const PAIRS: usize = 10_000;
+const CONNECTIONS: usize = 10_000;
 
-/// The bound on user memory per idle pair: the client stream, the server
-/// stream and the server's task blocked in `read`. What a pair really holds
-/// is two `TcpStream`s (a descriptor, a reactor registration, two flags and
-/// a pool handle: under 64 bytes each), two reactor slots (under 100 bytes
-/// each, in a vector that may be up to twice as large as needed after
-/// growing) and one task (header and the `read` future, a few hundred
-/// bytes): well under 1 KiB (about 440 bytes measured), so 2 KiB leaves room
-/// for allocator slack while still failing if a pair held anything
-/// page-sized (a 4 KiB read buffer per waiting reader, say, once the kernel
-/// has written into it; the pool check below catches one never written).
-/// Kernel memory (socket buffers) is not in the RSS and not counted here.
-const BOUND_PER_PAIR: usize = 2048;
+/// Set in the child that holds the client ends: `ADDR COUNT`.
+const CLIENT_ENV: &str = "SHIMMER_IDLE_CLIENTS";
+
+/// The bound on user memory per idle connection: the server's stream and its
+/// task blocked in `read`. What one really holds is a `TcpStream` (a
+/// descriptor, a reactor registration, two flags and a pool handle: under
+/// 64 bytes), a reactor slot (under 100 bytes, in a vector that may be up to
+/// twice as large as needed after growing) and one task (header and the
+/// `read` future, a few hundred bytes): well under 1 KiB, so 1.5 KiB leaves
+/// room for allocator slack while still failing if a connection held
+/// anything page-sized (a 4 KiB read buffer per waiting reader, say, once
+/// the kernel has written into it; the pool check below catches one never
+/// written). Kernel memory (socket buffers) is not in the RSS and not
+/// counted here.
+const BOUND_PER_CONNECTION: usize = 1536;
 
 /// Resident set size of this process, in bytes (`/proc/self/statm` counts
 /// pages; `VmRSS` in `/proc/self/status` says the same in kB, which spares
@@ -51,19 +63,19 @@ fn open_fds() -> usize {
 /// eventfd, the listener, the warm-up pair, the harness).
 const SPARE_FDS: u64 = 64;
 
-/// Raises the descriptor limit so that `PAIRS` pairs fit, and returns how
-/// many pairs do fit: fewer than `PAIRS` when the hard limit is lower and
-/// cannot be raised (no `CAP_SYS_RESOURCE`), or an error if too few fit
-/// for the test to mean anything.
-fn raise_nofile() -> Result<usize, String> {
-    let need = 2 * PAIRS as u64 + SPARE_FDS;
+/// Raises the descriptor limit so that `want` descriptors and a few spare
+/// fit, and returns how many fit: fewer than `want` when the hard limit is
+/// lower and cannot be raised (no `CAP_SYS_RESOURCE`), or an error if too
+/// few fit for the test to mean anything.
+fn raise_nofile(want: usize) -> Result<usize, String> {
+    let need = want as u64 + SPARE_FDS;
     let lim = getrlimit(Resource::Nofile);
     let (cur, max) = (
         lim.current.unwrap_or(u64::MAX),
         lim.maximum.unwrap_or(u64::MAX),
     );
     if cur >= need {
-        return Ok(PAIRS);
+        return Ok(want);
     }
     let raised = setrlimit(
         Resource::Nofile,
@@ -88,30 +100,86 @@ fn raise_nofile() -> Result<usize, String> {
             max
         }
     };
-    let pairs = usize::try_from(limit.saturating_sub(SPARE_FDS) / 2).unwrap_or(PAIRS);
-    if pairs < PAIRS / 2 {
+    let fit = usize::try_from(limit.saturating_sub(SPARE_FDS)).unwrap_or(want);
+    if fit < want / 2 {
         return Err(format!(
-            "RLIMIT_NOFILE {lim:?} allows only {pairs} pairs, want {PAIRS}"
+            "RLIMIT_NOFILE {lim:?} allows only {fit} descriptors, want {want}"
         ));
     }
-    Ok(pairs.min(PAIRS))
+    Ok(fit.min(want))
 }
 
 fn run<F: Future>(f: F) -> F::Output {
     support::exec::run_within(Duration::from_secs(30), f)
 }
 
+/// The client side, in a child process (does nothing in a normal run):
+/// connects `COUNT` times to `ADDR`, says `connected`, and holds the
+/// connections until its stdin closes.
+#[test]
+fn idle_client_process() {
+    let Ok(spec) = std::env::var(CLIENT_ENV) else {
+        return;
+    };
+    let (addr, count) = spec.split_once(' ').expect("ADDR COUNT");
+    let count: usize = count.parse().unwrap();
+    assert_eq!(raise_nofile(count).unwrap(), count, "client descriptors");
+    let clients: Vec<std::net::TcpStream> = (0..count)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    println!("connected {}", clients.len());
+    std::io::stdout().flush().unwrap();
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut rest); // until the parent closes it
+}
+
+/// Starts the child holding `count` client connections to `addr`.
+fn spawn_clients(addr: SocketAddr, count: usize) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "idle_client_process",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(CLIENT_ENV, format!("{addr} {count}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the client process starts")
+}
+
+/// Waits (blocking) for the child's `connected` line.
+fn wait_connected(child: &mut Child) {
+    let out = child.stdout.as_mut().unwrap();
+    let mut line = String::new();
+    let mut reader = BufReader::new(out);
+    loop {
+        line.clear();
+        assert_ne!(
+            reader.read_line(&mut line).unwrap(),
+            0,
+            "the client process ended"
+        );
+        // libtest prints "test NAME ... " before running it, on the same line.
+        if line.contains("connected ") {
+            return;
+        }
+    }
+}
+
 #[test]
 fn ten_thousand_idle_connections() {
-    let pairs = match raise_nofile() {
-        Ok(pairs) => pairs,
+    let conns = match raise_nofile(CONNECTIONS) {
+        Ok(n) => n,
         Err(why) => {
             eprintln!("skipped: {why}");
             return;
         }
     };
-    if pairs < PAIRS {
-        eprintln!("note: {pairs} pairs rather than {PAIRS} (the descriptor limit)");
+    if conns < CONNECTIONS {
+        eprintln!("note: {conns} connections rather than {CONNECTIONS} (the descriptor limit)");
     }
     run(async {
         let start = Instant::now();
@@ -132,41 +200,47 @@ fn ten_thousand_idle_connections() {
         let tasks_before = introspect::stats().live;
         let rss_before = rss();
 
+        let mut clients = spawn_clients(addr, conns);
         let ended = Rc::new(Cell::new(0usize));
-        let mut clients = Vec::with_capacity(pairs);
-        for _ in 0..pairs {
-            let c = TcpStream::connect(addr).await.unwrap();
+        for _ in 0..conns {
             let (s, _) = listener.accept().await.unwrap();
             let ended = ended.clone();
             // The server side waits for a request that never comes.
-            drop(spawn(async move {
+            spawn(async move {
                 let r = s.read().await;
                 assert!(matches!(r, Ok(None)), "{r:?}");
                 ended.set(ended.get() + 1);
-            }));
-            clients.push(c);
+            })
+            .detach();
         }
+        wait_connected(&mut clients);
         // Let every server task reach its `read` and park there.
         sleep(Duration::from_millis(20)).await;
         let rss_idle = rss();
         let opened = start.elapsed();
-        assert_eq!(open_fds() - fds_before, 2 * pairs);
-        assert_eq!(introspect::stats().live - tasks_before, pairs);
+        // One descriptor per connection, plus the two pipes to the child.
+        assert_eq!(open_fds() - fds_before, conns + 2);
+        assert_eq!(introspect::stats().live - tasks_before, conns);
         assert_eq!(pool.stats().in_use, 0, "a waiting read holds no page");
-        let per_pair = rss_idle.saturating_sub(rss_before) / pairs;
+        let per_conn = rss_idle.saturating_sub(rss_before) / conns;
         eprintln!(
-            "{pairs} idle pairs: RSS {} KiB -> {} KiB, {per_pair} bytes per pair, opened in {opened:?}",
+            "{conns} idle connections: RSS {} KiB -> {} KiB, {per_conn} bytes per connection, opened in {opened:?}",
             rss_before / 1024,
             rss_idle / 1024
         );
         assert!(
-            per_pair < BOUND_PER_PAIR,
-            "{per_pair} bytes of RSS per idle pair (bound {BOUND_PER_PAIR})"
+            per_conn < BOUND_PER_CONNECTION,
+            "{per_conn} bytes of RSS per idle connection (bound {BOUND_PER_CONNECTION})"
         );
 
         // Close the clients: every server task reads end of stream and ends.
-        drop(clients);
-        while ended.get() < pairs {
+        drop(clients.stdin.take());
+        assert!(
+            clients.wait().unwrap().success(),
+            "the client process failed"
+        );
+        drop(clients); // and its stdout pipe
+        while ended.get() < conns {
             sleep(Duration::from_millis(1)).await;
         }
         // Let the finished tasks be freed.
