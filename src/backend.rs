@@ -13,13 +13,12 @@ compile_error!(
      the `xen` feature (`--no-default-features --features xen`)"
 );
 
-#[cfg(all(feature = "xen", not(feature = "unix")))]
-compile_error!(
-    "shimmer: the `xen` backend is not built yet (it lands with the Xen boot work); \
-     build with the default `unix` feature for now"
-);
-
 #[cfg(feature = "unix")]
 mod unix;
 #[cfg(feature = "unix")]
 pub use unix::*;
+
+#[cfg(all(feature = "xen", not(feature = "unix")))]
+mod xen;
+#[cfg(all(feature = "xen", not(feature = "unix")))]
+pub use xen::*;

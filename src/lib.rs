@@ -30,9 +30,11 @@ extern crate alloc;
 
 mod args;
 mod backend;
+#[cfg(feature = "unix")]
 pub mod block;
 pub mod config;
 mod error;
+#[cfg(feature = "unix")]
 pub mod net;
 pub mod time;
 
@@ -45,11 +47,13 @@ pub use args::{args, Args};
 pub use error::{Error, ErrorKind, Result};
 pub use shimmer_macros::main;
 
-/// The console as a [`Flow`]: stdin and stdout on Unix, the console ring
-/// on Xen.
+/// The console as a [`Flow`]: stdin and stdout on Unix (the console ring on
+/// Xen, not there yet).
+#[cfg(feature = "unix")]
 pub type Console = backend::console::Console;
 
 /// Opens the console.
+#[cfg(feature = "unix")]
 pub fn console() -> Result<Console> {
     backend::console::open()
 }

@@ -53,3 +53,7 @@ impl<E: fmt::Display> MainResult for Result<(), E> {
 }
 
 pub use crate::backend::{eprint, print, run};
+
+/// The Xen backend crate, for `__main_glue!`'s expansion in the image.
+#[cfg(all(feature = "xen", not(feature = "unix")))]
+pub use crate::backend::shimmer_xen;

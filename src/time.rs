@@ -7,10 +7,12 @@ pub use shimmer_executor::{
 };
 pub use shimmer_io::clock::Clock;
 
+#[cfg(feature = "unix")]
 /// This backend's clock (monotonic: the executor's; wall: the host's or
 /// the hypervisor's).
 pub type SystemClock = crate::backend::time::SystemClock;
 
+#[cfg(feature = "unix")]
 /// The clock, as a [`Clock`].
 pub fn clock() -> SystemClock {
     crate::backend::time::clock()

@@ -15,6 +15,11 @@
 //! * `hw` (x86_64 only): the real hypercalls, CPUID discovery, the hypercall
 //!   page, `rdtsc`, port 0xE9.
 //!
+//! * `boot` (feature `image`, x86_64 only): what a freestanding PVH image
+//!   needs — the 32-bit entry and its ELF note, long mode, the heap, the
+//!   console, the panic handler — and the `Platform` handed to the image's
+//!   main.
+//!
 //! Everything above `hw` is written against [`Hypervisor`], so it runs on
 //! the host against fakes (and later an in-process simulator). The crate is
 //! `#![no_std]` + `alloc`: it is linked into freestanding PVH images, and
@@ -30,6 +35,9 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+#[cfg(all(feature = "image", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
+pub mod boot;
 pub mod clock;
 pub mod console;
 pub mod error;

@@ -53,6 +53,14 @@ pub struct Hypercalls {
     page: *const u8,
 }
 
+// SAFETY: `page` is the address of stubs Xen wrote once at install time and
+// never changes afterwards; the guest only calls into it. Calling a stub
+// from any thread or vCPU is what the hypercall page is for, so the handle
+// may be shared and sent (the image's console lives in a `static`).
+unsafe impl Send for Hypercalls {}
+// SAFETY: as for `Send`: the handle is an immutable code address.
+unsafe impl Sync for Hypercalls {}
+
 /// Why the hypercall page could not be installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstallError {
