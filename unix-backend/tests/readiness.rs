@@ -12,6 +12,16 @@ fn pair() -> (UnixStream, UnixStream) {
     (a, b)
 }
 
+/// One `read` on `fd` once it is readable (retried on `EAGAIN`): how many bytes.
+async fn read_some(fd: &AsyncFd<UnixStream>, buf: &mut [u8]) -> usize {
+    fd.read_with(|s| {
+        let mut s: &UnixStream = s;
+        s.read(buf)
+    })
+    .await
+    .unwrap()
+}
+
 #[test]
 fn reader_wakes_on_write_from_another_task() {
     shimmer_unix::block_on(async {
@@ -23,13 +33,7 @@ fn reader_wakes_on_write_from_another_task() {
             b
         });
         let mut buf = [0u8; 16];
-        let n = a
-            .read_with(|s| {
-                let mut s: &UnixStream = s;
-                s.read(&mut buf)
-            })
-            .await
-            .unwrap();
+        let n = read_some(&a, &mut buf).await;
         assert_eq!(&buf[..n], b"hello");
         drop(w.await.unwrap());
     })
@@ -47,13 +51,7 @@ fn reader_wakes_on_write_from_another_thread() {
             b
         });
         let mut buf = [0u8; 4];
-        let n = a
-            .read_with(|s| {
-                let mut s: &UnixStream = s;
-                s.read(&mut buf)
-            })
-            .await
-            .unwrap();
+        let n = read_some(&a, &mut buf).await;
         assert_eq!(n, 1);
         drop(t.join().unwrap());
     })
@@ -75,13 +73,7 @@ fn eagain_until_ready_many_rounds() {
         let mut got = Vec::new();
         while got.len() < 100 {
             let mut buf = [0u8; 64];
-            let n = a
-                .read_with(|s| {
-                    let mut s: &UnixStream = s;
-                    s.read(&mut buf)
-                })
-                .await
-                .unwrap();
+            let n = read_some(&a, &mut buf).await;
             got.extend_from_slice(&buf[..n]);
         }
         assert_eq!(got, (0..100u8).collect::<Vec<_>>());
@@ -103,13 +95,7 @@ fn thousand_registrations() {
         }
         for (a, _) in &fds {
             let mut buf = [0u8; 1];
-            let n = a
-                .read_with(|s| {
-                    let mut s: &UnixStream = s;
-                    s.read(&mut buf)
-                })
-                .await
-                .unwrap();
+            let n = read_some(a, &mut buf).await;
             assert_eq!(n, 1);
         }
     })
@@ -130,13 +116,7 @@ fn drop_deregisters_and_stale_events_ignored() {
         shimmer_executor::sleep(Duration::from_millis(1)).await;
         (&d).write_all(b"y").unwrap();
         let mut buf = [0u8; 4];
-        let n = fc
-            .read_with(|s| {
-                let mut s: &UnixStream = s;
-                s.read(&mut buf)
-            })
-            .await
-            .unwrap();
+        let n = read_some(&fc, &mut buf).await;
         assert_eq!(&buf[..n], b"y");
         drop(b);
     })
@@ -153,13 +133,7 @@ fn hup_when_peer_closes() {
             drop(b);
         });
         let mut buf = [0u8; 4];
-        let n = a
-            .read_with(|s| {
-                let mut s: &UnixStream = s;
-                s.read(&mut buf)
-            })
-            .await
-            .unwrap();
+        let n = read_some(&a, &mut buf).await;
         assert_eq!(n, 0, "EOF after peer close");
         t.join().unwrap();
     })
