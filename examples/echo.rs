@@ -12,11 +12,12 @@ use shimmer::io::flow::Shutdown;
 use shimmer::net::TcpStream;
 use shimmer::{Duration, Flow};
 
-#[shimmer::main(options(port = "TCP port to listen on (default 7)"))]
+#[shimmer::main(ready = "manual", options(port = "TCP port to listen on (default 7)"))]
 async fn main() -> Result<(), shimmer::Error> {
     let port: u16 = shimmer::args().parse_or("port", 7);
     let listener = shimmer::net::stack().await?.tcp_listen(port).await?;
     shimmer::println!("echo: listening on {}", listener.local_addr()?);
+    shimmer::ready(); // clients may connect now
     loop {
         match listener.accept().await {
             Ok((conn, peer)) => {

@@ -18,6 +18,7 @@
 //! | `--ipv4 ADDR/PREFIX` | the stack's IPv4 address (with kernel sockets: the address listeners and connections bind to) |
 //! | `--ipv4-gateway ADDR` | the default gateway (only for shimmer's own TCP/IP stack, which is not built yet: refused for now) |
 //! | `--block PATH` | the file or block device [`block::open`](crate::block::open) opens |
+//! | `--log LEVEL` | the most detailed [`log`] records printed: `off`, `error`, `warn`, `info` (the default), `debug` or `trace` |
 //! | `--help` | print the usage and exit 0 |
 //!
 //! Only what works is accepted: `--net tap` (shimmer's own TCP/IP over a
@@ -62,6 +63,10 @@ pub const RUNTIME_OPTIONS: &[(&str, &str)] = &[
     (
         "block",
         "PATH      file or block device opened by shimmer::block::open()",
+    ),
+    (
+        "log",
+        "LEVEL       log records printed: off|error|warn|info|debug|trace (default info)",
     ),
     ("help", "           print this help and exit"),
 ];
@@ -236,7 +241,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// The whole configuration: the runtime's options and the unikernel's.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// `--net`.
     pub net: NetMode,
@@ -248,8 +253,24 @@ pub struct Config {
     pub ipv4_gateway: Option<Ipv4Addr>,
     /// `--block`.
     pub block: Option<String>,
+    /// `--log`: the most detailed log records printed.
+    pub log: log::LevelFilter,
     /// The unikernel's options.
     pub args: Args,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            net: NetMode::default(),
+            tap: None,
+            ipv4: None,
+            ipv4_gateway: None,
+            block: None,
+            log: log::LevelFilter::Info,
+            args: Args::default(),
+        }
+    }
 }
 
 impl Config {
@@ -342,6 +363,11 @@ impl Config {
                     return Err(bad(name, value, "expected a path"));
                 }
                 self.block = Some(value.to_string());
+            }
+            "log" => {
+                self.log = value.parse().map_err(|_| {
+                    bad(name, value, "expected off, error, warn, info, debug or trace")
+                })?;
             }
             _ => unreachable!("every runtime option is handled"),
         }

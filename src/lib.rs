@@ -30,11 +30,10 @@ extern crate alloc;
 
 mod args;
 mod backend;
-#[cfg(feature = "unix")]
 pub mod block;
 pub mod config;
 mod error;
-#[cfg(feature = "unix")]
+mod logging;
 pub mod net;
 pub mod time;
 
@@ -47,15 +46,27 @@ pub use args::{args, Args};
 pub use error::{Error, ErrorKind, Result};
 pub use shimmer_macros::main;
 
-/// The console as a [`Flow`]: stdin and stdout on Unix (the console ring on
-/// Xen, not there yet).
-#[cfg(feature = "unix")]
+/// The `log` crate: its records go to the console (level: `--log LEVEL`).
+pub use log;
+
+/// The console as a [`Flow`]: stdin and stdout on Unix, the PV console ring
+/// on Xen (`xl console` types into it; output goes out beside
+/// [`println!`]'s).
 pub type Console = backend::console::Console;
 
 /// Opens the console.
-#[cfg(feature = "unix")]
 pub fn console() -> Result<Console> {
     backend::console::open()
+}
+
+/// Says the unikernel is ready: prints `shimmer: ready` once (on the
+/// console on Xen, where the test bed starts its clients on that line; on
+/// stderr on Unix). The runtime calls it when `main` starts unless the
+/// attribute says `#[shimmer::main(ready = "manual")]`; a server that
+/// declares that calls it once it accepts connections. Later calls do
+/// nothing.
+pub fn ready() {
+    backend::ready()
 }
 
 /// The configuration the runtime was started with.

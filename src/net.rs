@@ -24,7 +24,8 @@ use crate::backend::net as imp;
 use crate::config::{Ipv4Cidr, NetMode};
 use crate::{Error, Result};
 
-/// The raw Ethernet device `--tap NAME` names (a TAP device on Unix).
+/// The raw Ethernet device `--tap NAME` names (a TAP device on Unix; on
+/// Xen, netfront, which is not built yet: [`device`] fails there).
 pub type Device = imp::Device;
 
 /// Opens the network device the configuration names (`--tap NAME` on Unix),
@@ -36,6 +37,7 @@ pub async fn device() -> Result<Device> {
 /// The network stack the configuration selects (`--net`).
 pub async fn stack() -> Result<Stack> {
     let config = crate::config();
+    imp::check_stack(config)?;
     match config.net {
         NetMode::Socket => Ok(Stack { ipv4: config.ipv4 }),
     }

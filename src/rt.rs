@@ -21,7 +21,7 @@ pub fn configure<'a>(
     declared: &'static [OptionSpec],
 ) -> Result<(), ConfigError> {
     let parsed = Config::parse(words, declared)?;
-    CONFIG.call_once(|| parsed);
+    crate::logging::init(CONFIG.call_once(|| parsed).log);
     Ok(())
 }
 

@@ -56,6 +56,55 @@ fn hello_prints_four_times_one_interval_apart() {
     assert!(took >= Duration::from_millis(80), "{took:?}");
 }
 
+/// Runs an example: its stdout and stderr.
+fn run_both(name: &str, args: &[&str]) -> (String, String) {
+    let out = example(name).args(args).output().expect("example runs");
+    assert!(out.status.success(), "{name} {args:?} failed: {out:?}");
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn hello_logs_each_interval_and_none_is_short() {
+    let (out, err) = run_both("hello", &["--interval", "15ms"]);
+    assert_eq!(out, "hello\n".repeat(4));
+    let ms: Vec<f64> = err
+        .lines()
+        .map(|l| {
+            let rest = l.strip_prefix("INFO  hello: interval ").expect(l);
+            rest.split(": ")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches(" ms")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ms.len(), 4, "{err}");
+    assert!(ms.iter().all(|m| *m >= 15.0), "{ms:?}");
+    // `--log warn` silences the info records.
+    let (_, err) = run_both("hello", &["--interval", "1ms", "--log", "warn"]);
+    assert_eq!(err, "");
+}
+
+#[test]
+fn timers_reports_lateness_and_rejects_nothing_to_measure() {
+    let (out, _) = run_both("timers", &["--count", "300", "--max", "2ms"]);
+    let line = out.lines().last().unwrap();
+    assert!(
+        line.starts_with("timers: n=300 early=0 median_us="),
+        "{out}"
+    );
+    let (code, err) = run_failing("timers", &["--count", "0"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error: --count 0: nothing to measure"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_bad_option_value_is_a_usage_error_naming_the_option() {
     let (code, err) = run_failing("hello", &["--interval", "soon"]);

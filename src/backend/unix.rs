@@ -44,9 +44,18 @@ pub(crate) fn option_error(e: ConfigError) -> ! {
     usage_error(e)
 }
 
+/// `shimmer: ready` on stderr, once (a Unix program has no test bed
+/// waiting for it, but scripts may).
+pub fn ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| eprint(format_args!("shimmer: ready\n")));
+}
+
 /// `#[shimmer::main]`: parse argv, run `main` on an epoll executor, exit
-/// with its status (2 for a bad command line, 1 for an `Err`).
-pub fn run<F>(declared: &'static [OptionSpec], main: fn() -> F) -> !
+/// with its status (2 for a bad command line, 1 for an `Err`). On Unix the
+/// runtime prints no `shimmer: ready` by itself (`_manual_ready` is for
+/// Xen, whose test bed waits for that line); `shimmer::ready()` still prints it.
+pub fn run<F>(declared: &'static [OptionSpec], _manual_ready: bool, main: fn() -> F) -> !
 where
     F: Future,
     F::Output: MainResult,
@@ -82,10 +91,10 @@ where
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __main_glue {
-    (options: $options:expr, main: { $($main:tt)* }) => {
+    (options: $options:expr, manual_ready: $manual_ready:expr, main: { $($main:tt)* }) => {
         $($main)*
         fn main() {
-            $crate::__rt::run($options, __shimmer_user_main)
+            $crate::__rt::run($options, $manual_ready, __shimmer_user_main)
         }
     };
 }
@@ -99,6 +108,11 @@ pub(crate) mod net {
 
     /// A TAP device.
     pub type Device = shimmer_unix::tap::TapDevice;
+
+    /// Kernel sockets are always there.
+    pub(crate) fn check_stack(_: &Config) -> Result<()> {
+        Ok(())
+    }
 
     pub(crate) async fn open_device(config: &Config) -> Result<Device> {
         let name = config.tap.as_deref().ok_or_else(|| {

@@ -35,6 +35,24 @@ fn defaults_when_nothing_is_given() {
         (None, None, None, None)
     );
     assert_eq!(c.args.value("port"), None);
+    assert_eq!(c.log, log::LevelFilter::Info);
+}
+
+#[test]
+fn log_levels_by_name_in_any_case() {
+    for (word, level) in [
+        ("off", log::LevelFilter::Off),
+        ("error", log::LevelFilter::Error),
+        ("WARN", log::LevelFilter::Warn),
+        ("Info", log::LevelFilter::Info),
+        ("debug", log::LevelFilter::Debug),
+        ("trace", log::LevelFilter::Trace),
+    ] {
+        assert_eq!(parse(&["--log", word]).unwrap().log, level, "{word}");
+    }
+    let (option, value, reason) = bad_value(&["--log=loud"]);
+    assert_eq!((option.as_str(), value.as_str()), ("log", "loud"));
+    assert!(reason.contains("debug"), "{reason}");
 }
 
 #[test]

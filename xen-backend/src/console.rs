@@ -192,6 +192,12 @@ impl<'a> ConsoleRing<'a> {
     pub fn readable(&self) -> Result<usize, ConsoleError> {
         self.inp().used()
     }
+
+    /// Size of `out`: [`write_space`](Self::write_space) when the backend
+    /// has taken everything.
+    pub const fn capacity(&self) -> usize {
+        XENCONS_OUT_SIZE
+    }
 }
 
 /// The backend's side of a console ring (what xenconsoled does): consumes
@@ -267,6 +273,12 @@ impl<'a, H: Hypervisor> Console<'a, H> {
                 .map_err(ConsoleError::Notify)?;
         }
         Ok(n)
+    }
+
+    /// Notifies the backend (also when no index moved: xenconsoled may have
+    /// connected after the last notification; see `console_flow`).
+    pub fn notify(&self) -> Result<(), ConsoleError> {
+        self.hv.evtchn_send(self.port).map_err(ConsoleError::Notify)
     }
 
     /// Reads what is there and notifies if anything was consumed.

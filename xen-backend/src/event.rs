@@ -38,6 +38,14 @@
 //! `fetch_and` is in the `fetch_and`'s previous value and handled now. An
 //! event is thus never lost, only possibly reported twice, and a spurious
 //! wake is harmless (the task re-checks its ring and waits again).
+//!
+//! # Two waiters per port
+//! Some devices use one event channel for both directions: the console
+//! (input arrived / output consumed), and netfront without split event
+//! channels. A task reading and a task writing then wait on the same port,
+//! so each port has one waiter per [`Side`], and an event is latched for
+//! both: each side takes its own copy. One side that finds the pending bit
+//! set (and clears it) latches the event for the other side and wakes it.
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -87,6 +95,31 @@ impl From<XenError> for EventError {
     }
 }
 
+/// Which of a port's two waiters (see the module doc, "Two waiters per
+/// port"). A device with one direction per port uses [`Side::Rx`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The receiving (reading) side; what [`EventTable::poll_event`] uses.
+    Rx = 0,
+    /// The transmitting (writing) side.
+    Tx = 1,
+}
+
+impl Side {
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+    const fn other(self) -> Side {
+        match self {
+            Side::Rx => Side::Tx,
+            Side::Tx => Side::Rx,
+        }
+    }
+}
+
+/// The latch value of a port whose event neither side has taken.
+const BOTH_SIDES: u8 = Side::Rx.bit() | Side::Tx.bit();
+
 const NO_SLOT: u8 = u8::MAX;
 const _: () = assert!(MAX_PORTS < NO_SLOT as usize);
 
@@ -94,14 +127,57 @@ fn word_bit(port: Port) -> (usize, u64) {
     ((port.0 / 64) as usize, 1u64 << (port.0 % 64))
 }
 
+/// The words of the shared page an [`EventTable`] reads and clears, one
+/// atomic operation per method (the caller picks the ordering).
+/// [`SharedInfo`] is the real page; the loom models
+/// (`loom-tests/tests/xen_events.rs`) implement it over loom's atomics,
+/// which `SharedInfo`'s ABI layout cannot hold, to model-check the table's
+/// own code against a concurrent Xen.
+pub trait EventWords {
+    /// Loads `evtchn_pending[w]`.
+    fn pending_load(&self, w: usize, order: Ordering) -> u64;
+    /// `evtchn_pending[w].fetch_and(val)`: returns the previous word.
+    fn pending_fetch_and(&self, w: usize, val: u64, order: Ordering) -> u64;
+    /// `evtchn_mask[w].fetch_or(val)`: returns the previous word.
+    fn mask_fetch_or(&self, w: usize, val: u64, order: Ordering) -> u64;
+    /// Loads vCPU 0's `evtchn_upcall_pending`.
+    fn upcall_pending_load(&self, order: Ordering) -> u8;
+    /// Stores vCPU 0's `evtchn_upcall_pending`.
+    fn upcall_pending_store(&self, val: u8, order: Ordering);
+    /// Swaps vCPU 0's `evtchn_pending_sel`: returns the previous word.
+    fn pending_sel_swap(&self, val: u64, order: Ordering) -> u64;
+}
+
+impl EventWords for SharedInfo {
+    fn pending_load(&self, w: usize, order: Ordering) -> u64 {
+        self.evtchn_pending[w].load(order)
+    }
+    fn pending_fetch_and(&self, w: usize, val: u64, order: Ordering) -> u64 {
+        self.evtchn_pending[w].fetch_and(val, order)
+    }
+    fn mask_fetch_or(&self, w: usize, val: u64, order: Ordering) -> u64 {
+        self.evtchn_mask[w].fetch_or(val, order)
+    }
+    fn upcall_pending_load(&self, order: Ordering) -> u8 {
+        self.vcpu_info[0].evtchn_upcall_pending.load(order)
+    }
+    fn upcall_pending_store(&self, val: u8, order: Ordering) {
+        self.vcpu_info[0].evtchn_upcall_pending.store(val, order)
+    }
+    fn pending_sel_swap(&self, val: u64, order: Ordering) -> u64 {
+        self.vcpu_info[0].evtchn_pending_sel.swap(val, order)
+    }
+}
+
 /// The port → waker table and the scan. Fixed capacity ([`MAX_PORTS`]),
 /// no allocation after construction (`new` boxes its 4 KiB port index).
 pub struct EventTable {
     /// Bound ports, dense: `ports[..len]` is the `SCHEDOP_poll` list.
     ports: [Port; MAX_PORTS],
-    wakers: [Option<Waker>; MAX_PORTS],
-    /// The port fired and no waiter has taken the event yet.
-    fired: [bool; MAX_PORTS],
+    /// The waiters, one per [`Side`].
+    wakers: [[Option<Waker>; 2]; MAX_PORTS],
+    /// The port fired and these sides (bits) have not taken the event yet.
+    fired: [u8; MAX_PORTS],
     len: usize,
     /// Port number → slot, `NO_SLOT` if unbound.
     index: Box<[u8; EVTCHN_2L_NR_CHANNELS as usize]>,
@@ -128,8 +204,8 @@ impl EventTable {
     pub fn new() -> EventTable {
         EventTable {
             ports: [Port(0); MAX_PORTS],
-            wakers: [const { None }; MAX_PORTS],
-            fired: [false; MAX_PORTS],
+            wakers: [const { [None, None] }; MAX_PORTS],
+            fired: [0; MAX_PORTS],
             len: 0,
             index: Box::new([NO_SLOT; EVTCHN_2L_NR_CHANNELS as usize]),
             bound: [0; EVTCHN_WORDS],
@@ -165,6 +241,15 @@ impl EventTable {
     /// stay masked). A port that is already pending (a fresh interdomain
     /// binding is) is picked up by the next scan.
     pub fn bind(&mut self, shared: &SharedInfo, port: Port) -> Result<(), EventError> {
+        self.bind_words(shared, port)
+    }
+
+    /// [`bind`](Self::bind) over any [`EventWords`].
+    pub fn bind_words<S: EventWords + ?Sized>(
+        &mut self,
+        shared: &S,
+        port: Port,
+    ) -> Result<(), EventError> {
         if port.0 == 0 || port.0 >= EVTCHN_2L_NR_CHANNELS {
             return Err(EventError::BadPort(port));
         }
@@ -175,105 +260,153 @@ impl EventTable {
             return Err(EventError::TableFull);
         }
         let (w, bit) = word_bit(port);
-        shared.evtchn_mask[w].fetch_or(bit, Ordering::SeqCst);
+        shared.mask_fetch_or(w, bit, Ordering::SeqCst);
         let i = self.len;
         self.ports[i] = port;
-        self.wakers[i] = None;
-        self.fired[i] = false;
+        self.wakers[i] = [None, None];
+        self.fired[i] = 0;
         self.index[port.0 as usize] = i as u8;
         self.bound[w] |= bit;
         self.len += 1;
         Ok(())
     }
 
-    /// Removes `port`; returns the waker of a task that was waiting on it,
-    /// which the caller should wake (it will see [`EventError::NotBound`]).
-    /// The port stays masked; closing it is the caller's business.
-    pub fn unbind(&mut self, port: Port) -> Result<Option<Waker>, EventError> {
+    /// Removes `port`; returns the wakers of the tasks that were waiting on
+    /// it (one per [`Side`]), which the caller should wake (they will see
+    /// [`EventError::NotBound`]). The port stays masked; closing it is the
+    /// caller's business.
+    pub fn unbind(&mut self, port: Port) -> Result<[Option<Waker>; 2], EventError> {
         let i = self.slot(port).ok_or(EventError::NotBound(port))?;
-        let waker = self.wakers[i].take();
+        let waiters = core::mem::take(&mut self.wakers[i]);
         let last = self.len - 1;
         if i != last {
             self.ports[i] = self.ports[last];
-            self.wakers[i] = self.wakers[last].take();
+            self.wakers[i] = core::mem::take(&mut self.wakers[last]);
             self.fired[i] = self.fired[last];
             self.index[self.ports[i].0 as usize] = i as u8;
         }
-        self.fired[last] = false;
+        self.fired[last] = 0;
         self.index[port.0 as usize] = NO_SLOT;
         let (w, bit) = word_bit(port);
         self.bound[w] &= !bit;
         self.len = last;
-        Ok(waker)
+        Ok(waiters)
     }
 
-    /// Takes the event of `port` if it fired (latched by a scan, or its
-    /// pending bit is set now — cleared here), else registers `cx`'s waker
-    /// for the next one.
+    /// [`poll_event_as`](Self::poll_event_as) for [`Side::Rx`], waking a
+    /// [`Side::Tx`] waiter at once if the event was taken here.
     pub fn poll_event(
         &mut self,
         shared: &SharedInfo,
         port: Port,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), EventError>> {
+        self.poll_event_as(shared, port, Side::Rx, cx, Waker::wake)
+    }
+
+    /// Takes `side`'s copy of the event of `port` if it fired (latched by a
+    /// scan, or its pending bit is set now — cleared here, and the event
+    /// latched for the other side, whose waiter is handed to `wake_other`),
+    /// else registers `cx`'s waker as `side`'s waiter for the next one.
+    pub fn poll_event_as(
+        &mut self,
+        shared: &SharedInfo,
+        port: Port,
+        side: Side,
+        cx: &mut Context<'_>,
+        wake_other: impl FnMut(Waker),
+    ) -> Poll<Result<(), EventError>> {
+        self.poll_event_as_words(shared, port, side, cx, wake_other)
+    }
+
+    /// [`poll_event_as`](Self::poll_event_as) over any [`EventWords`].
+    pub fn poll_event_as_words<S: EventWords + ?Sized>(
+        &mut self,
+        shared: &S,
+        port: Port,
+        side: Side,
+        cx: &mut Context<'_>,
+        mut wake_other: impl FnMut(Waker),
+    ) -> Poll<Result<(), EventError>> {
         let Some(i) = self.slot(port) else {
             return Poll::Ready(Err(EventError::NotBound(port)));
         };
-        if core::mem::take(&mut self.fired[i]) {
-            self.wakers[i] = None;
+        let mine = side as usize;
+        if self.fired[i] & side.bit() != 0 {
+            self.fired[i] &= !side.bit();
+            self.wakers[i][mine] = None;
             return Poll::Ready(Ok(()));
         }
         let (w, bit) = word_bit(port);
-        if shared.evtchn_pending[w].load(Ordering::Relaxed) & bit != 0
-            && shared.evtchn_pending[w].fetch_and(!bit, Ordering::AcqRel) & bit != 0
+        if shared.pending_load(w, Ordering::Relaxed) & bit != 0
+            && shared.pending_fetch_and(w, !bit, Ordering::AcqRel) & bit != 0
         {
-            self.wakers[i] = None;
+            self.wakers[i][mine] = None;
+            self.fired[i] |= side.other().bit();
+            if let Some(other) = self.wakers[i][side.other() as usize].take() {
+                wake_other(other);
+            }
             return Poll::Ready(Ok(()));
         }
-        match &self.wakers[i] {
+        match &self.wakers[i][mine] {
             Some(old) if old.will_wake(cx.waker()) => {}
-            _ => self.wakers[i] = Some(cx.waker().clone()),
+            _ => self.wakers[i][mine] = Some(cx.waker().clone()),
         }
         Poll::Pending
     }
 
-    /// Whether `port` has a latched, untaken event.
+    /// Whether `port` has a latched event that [`Side::Rx`] has not taken.
     pub fn has_fired(&self, port: Port) -> bool {
-        self.slot(port).is_some_and(|i| self.fired[i])
+        self.has_fired_as(port, Side::Rx)
+    }
+
+    /// Whether `port` has a latched event that `side` has not taken. (A
+    /// side nobody waits on keeps its copy: a later waiter on that side
+    /// gets one spurious wake, never a lost one.)
+    pub fn has_fired_as(&self, port: Port, side: Side) -> bool {
+        self.slot(port)
+            .is_some_and(|i| self.fired[i] & side.bit() != 0)
     }
 
     /// The scan: for every bound port whose pending bit is set, clear the
-    /// bit (atomically, before anything else), latch the event, and hand
-    /// its waiter's waker to `wake`. Returns the number of ports that fired.
+    /// bit (atomically, before anything else), latch the event for both
+    /// sides, and hand its waiters' wakers to `wake`. Returns the number of ports that fired.
     ///
     /// Also clears vCPU 0's `upcall_pending` and `pending_sel`, which only
     /// unmasked ports this table does not own can set; nothing reads them,
     /// and clearing keeps "events need delivery" false for the poll.
-    pub fn scan(&mut self, shared: &SharedInfo, mut wake: impl FnMut(Waker)) -> usize {
-        let vcpu = &shared.vcpu_info[0];
-        if vcpu.evtchn_upcall_pending.load(Ordering::Relaxed) != 0 {
-            vcpu.evtchn_upcall_pending.store(0, Ordering::Relaxed);
-            vcpu.evtchn_pending_sel.swap(0, Ordering::AcqRel);
+    pub fn scan(&mut self, shared: &SharedInfo, wake: impl FnMut(Waker)) -> usize {
+        self.scan_words(shared, wake)
+    }
+
+    /// [`scan`](Self::scan) over any [`EventWords`].
+    pub fn scan_words<S: EventWords + ?Sized>(
+        &mut self,
+        shared: &S,
+        mut wake: impl FnMut(Waker),
+    ) -> usize {
+        if shared.upcall_pending_load(Ordering::Relaxed) != 0 {
+            shared.upcall_pending_store(0, Ordering::Relaxed);
+            shared.pending_sel_swap(0, Ordering::AcqRel);
         }
         let mut fired = 0;
         for (w, &bound) in self.bound.iter().enumerate() {
             if bound == 0 {
                 continue;
             }
-            let word = &shared.evtchn_pending[w];
-            if word.load(Ordering::Relaxed) & bound == 0 {
+            if shared.pending_load(w, Ordering::Relaxed) & bound == 0 {
                 continue;
             }
             // Clear exactly the bound bits, and learn which were set.
-            let mut got = word.fetch_and(!bound, Ordering::AcqRel) & bound;
+            let mut got = shared.pending_fetch_and(w, !bound, Ordering::AcqRel) & bound;
             while got != 0 {
                 let b = got.trailing_zeros();
                 got &= got - 1;
                 let port = Port(w as u32 * 64 + b);
                 if let Some(i) = self.slot(port) {
-                    self.fired[i] = true;
+                    self.fired[i] = BOTH_SIDES;
                     fired += 1;
-                    if let Some(waker) = self.wakers[i].take() {
+                    for waker in self.wakers[i].iter_mut().filter_map(Option::take) {
                         wake(waker);
                     }
                 }
@@ -422,6 +555,62 @@ mod tests {
     }
 
     #[test]
+    fn two_sides_of_one_port_each_get_the_event() {
+        let s = shared();
+        let mut t = EventTable::new();
+        let p = Port(9);
+        t.bind(&s, p).unwrap();
+        let (rx_c, rx_w) = counter();
+        let (tx_c, tx_w) = counter();
+        let mut rx_cx = Context::from_waker(&rx_w);
+        let mut tx_cx = Context::from_waker(&tx_w);
+        let no_other = |_: Waker| panic!("no other waiter to wake");
+        assert!(t
+            .poll_event_as(&s, p, Side::Rx, &mut rx_cx, no_other)
+            .is_pending());
+        assert!(t
+            .poll_event_as(&s, p, Side::Tx, &mut tx_cx, no_other)
+            .is_pending());
+        // A scan wakes both waiters; each takes its own copy, once.
+        raise(&s, p);
+        assert_eq!(t.scan(&s, wake_all), 1);
+        assert_eq!(rx_c.wakes.load(Ordering::SeqCst), 1);
+        assert_eq!(tx_c.wakes.load(Ordering::SeqCst), 1);
+        for (side, cx) in [(Side::Tx, &mut tx_cx), (Side::Rx, &mut rx_cx)] {
+            assert_eq!(
+                t.poll_event_as(&s, p, side, cx, no_other),
+                Poll::Ready(Ok(()))
+            );
+            assert!(t.poll_event_as(&s, p, side, cx, no_other).is_pending());
+        }
+        // One side finding the pending bit itself latches the event for the
+        // other and hands over the other's waker.
+        raise(&s, p);
+        let mut handed = Vec::new();
+        assert_eq!(
+            t.poll_event_as(&s, p, Side::Rx, &mut rx_cx, |w| handed.push(w)),
+            Poll::Ready(Ok(()))
+        );
+        assert_eq!(handed.len(), 1, "the Tx waiter is handed back");
+        handed.pop().unwrap().wake();
+        assert_eq!(tx_c.wakes.load(Ordering::SeqCst), 2);
+        assert!(t.has_fired_as(p, Side::Tx) && !t.has_fired_as(p, Side::Rx));
+        assert_eq!(
+            t.poll_event_as(&s, p, Side::Tx, &mut tx_cx, no_other),
+            Poll::Ready(Ok(()))
+        );
+        // Unbinding hands back both waiters.
+        assert!(t
+            .poll_event_as(&s, p, Side::Rx, &mut rx_cx, no_other)
+            .is_pending());
+        assert!(t
+            .poll_event_as(&s, p, Side::Tx, &mut tx_cx, no_other)
+            .is_pending());
+        let [rx, tx] = t.unbind(p).unwrap();
+        assert!(rx.is_some() && tx.is_some());
+    }
+
+    #[test]
     fn unknown_and_unbound_ports_are_ignored() {
         let s = shared();
         let mut t = EventTable::new();
@@ -457,8 +646,9 @@ mod tests {
         let mut cx = Context::from_waker(&w);
         assert!(t.poll_event(&s, Port(1), &mut cx).is_pending());
         assert!(t.poll_event(&s, Port(3), &mut cx).is_pending());
-        let waker = t.unbind(Port(1)).unwrap().expect("waiter handed back");
-        waker.wake();
+        let [rx, tx] = t.unbind(Port(1)).unwrap();
+        assert!(tx.is_none(), "nobody waited as Tx");
+        rx.expect("waiter handed back").wake();
         assert_eq!(c.wakes.load(Ordering::SeqCst), 1);
         let mut ports = t.ports().to_vec();
         ports.sort();
@@ -604,7 +794,7 @@ mod tests {
                     Op::Unbind(p) => {
                         let r = t.unbind(Port(p));
                         proptest::prop_assert_eq!(r.is_ok(), latched.remove(&p).is_some());
-                        if let Ok(Some(w)) = r {
+                        if let Ok([Some(w), None]) = r {
                             proptest::prop_assert!(waiting.contains(&p));
                             w.wake();
                             wakes += 1;

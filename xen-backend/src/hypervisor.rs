@@ -16,6 +16,7 @@ use alloc::rc::Rc;
 use core::fmt;
 
 use crate::abi::shared_info::SharedInfo;
+use crate::abi::vcpu::VcpuRunstateInfo;
 use crate::abi::{self, DomId, EvtchnPort};
 use crate::error::XenError;
 
@@ -144,6 +145,10 @@ pub trait Hypervisor {
     /// domain only; an ordinary domU on release Xen gets `Perm`). Returns
     /// the bytes accepted.
     fn console_write(&self, bytes: &[u8]) -> Result<usize, XenError>;
+
+    /// `VCPUOP_get_runstate_info` for `vcpu`: time spent in each state
+    /// since Xen created it (see [`VcpuRunstateInfo`]).
+    fn vcpu_runstate(&self, vcpu: u32) -> Result<VcpuRunstateInfo, XenError>;
 }
 
 macro_rules! forward_hypervisor {
@@ -202,6 +207,9 @@ macro_rules! forward_hypervisor {
         }
         fn console_write(&self, bytes: &[u8]) -> Result<usize, XenError> {
             (**self).console_write(bytes)
+        }
+        fn vcpu_runstate(&self, vcpu: u32) -> Result<VcpuRunstateInfo, XenError> {
+            (**self).vcpu_runstate(vcpu)
         }
     };
 }

@@ -8,7 +8,8 @@
 //!   makes, typed and safe — and [`XenError`].
 //! * [`clock`]: the PV clock (seqlock read, TSC scaling), the wall clock and
 //!   deadline clamping for `SCHEDOP_poll`.
-//! * [`console`]: the PV console ring (producer/consumer, notification).
+//! * [`console`]: the PV console ring (producer/consumer, notification);
+//!   [`console_flow`]: the console as an async `Flow` ([`XenConsole`]).
 //! * [`event`]: the event-channel reactor's port → waker table and scan.
 //! * [`park`]: [`XenPark`], the executor's `Park` that blocks in
 //!   `SCHEDOP_poll`.
@@ -40,6 +41,7 @@ pub mod abi;
 pub mod boot;
 pub mod clock;
 pub mod console;
+pub mod console_flow;
 pub mod error;
 pub mod event;
 #[cfg(target_arch = "x86_64")]
@@ -50,6 +52,7 @@ pub mod park;
 #[cfg(test)]
 mod testing;
 
+pub use console_flow::XenConsole;
 pub use error::XenError;
 pub use hypervisor::{Hypervisor, Port, ShutdownReason, XenVersion};
 pub use park::{XenPark, XenUnparker};

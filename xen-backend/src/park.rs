@@ -47,7 +47,7 @@ use shimmer_executor::{Instant, Park, Unpark};
 
 use crate::abi::DomId;
 use crate::clock::{poll_timeout, PollTimeout, PvClock};
-use crate::event::{EventError, EventTable, MAX_PORTS};
+use crate::event::{EventError, EventTable, Side, MAX_PORTS};
 use crate::hypervisor::{Hypervisor, Port};
 
 /// Handle to the event-channel reactor of a [`XenPark`]: bind ports and
@@ -87,8 +87,8 @@ impl<H: Hypervisor + Clone> Reactor<H> {
     /// Stops watching `port`. A task waiting on it is woken and gets
     /// [`EventError::NotBound`].
     pub fn unbind(&self, port: Port) -> Result<(), EventError> {
-        let waker = self.table.borrow_mut().unbind(port)?;
-        if let Some(w) = waker {
+        let waiters = self.table.borrow_mut().unbind(port)?;
+        for w in waiters.into_iter().flatten() {
             w.wake();
         }
         Ok(())
@@ -150,9 +150,28 @@ impl<H: Hypervisor + Clone> Reactor<H> {
     /// Polls for an event on `port` (the [`wait`](Self::wait) future's
     /// body, for hand-written futures and poll-based drivers).
     pub fn poll_event(&self, port: Port, cx: &mut Context<'_>) -> Poll<Result<(), EventError>> {
-        self.table
+        self.poll_event_as(port, Side::Rx, cx)
+    }
+
+    /// Polls for `side`'s copy of an event on `port`: for a device whose
+    /// one port serves two directions, each waiting in its own task (see
+    /// [`crate::event`], "Two waiters per port").
+    pub fn poll_event_as(
+        &self,
+        port: Port,
+        side: Side,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), EventError>> {
+        let mut other = None;
+        let r = self
+            .table
             .borrow_mut()
-            .poll_event(self.hv.shared_info(), port, cx)
+            .poll_event_as(self.hv.shared_info(), port, side, cx, |w| other = Some(w));
+        // Woken once the table is no longer borrowed.
+        if let Some(w) = other {
+            w.wake();
+        }
+        r
     }
 
     /// Scans, then wakes the fired ports' waiters once the table is no

@@ -9,6 +9,7 @@ use std::boxed::Box;
 use std::vec::Vec;
 
 use crate::abi::shared_info::SharedInfo;
+use crate::abi::vcpu::{VcpuRunstateInfo, RUNSTATE_RUNNING};
 use crate::abi::DomId;
 use crate::clock::{publish_time_info, TimeSnapshot};
 use crate::error::XenError;
@@ -220,5 +221,17 @@ impl Hypervisor for FakeXen {
     }
     fn console_write(&self, _bytes: &[u8]) -> Result<usize, XenError> {
         Err(XenError::Perm)
+    }
+    /// vCPU 0 was created at system time 0 and has run ever since.
+    fn vcpu_runstate(&self, vcpu: u32) -> Result<VcpuRunstateInfo, XenError> {
+        if vcpu != 0 {
+            return Err(XenError::NoEnt);
+        }
+        Ok(VcpuRunstateInfo {
+            state: RUNSTATE_RUNNING,
+            pad: 0,
+            state_entry_time: 0,
+            time: [self.now(), 0, 0, 0],
+        })
     }
 }

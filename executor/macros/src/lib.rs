@@ -34,6 +34,12 @@ use syn::{Ident, ItemFn, LitStr, Token};
 /// "bytes per request"))]` declares `--port VALUE` and `--block-size VALUE`
 /// (an underscore in the name becomes a dash). The runtime parses them with
 /// its own options before `main` starts; read them with `shimmer::args()`.
+///
+/// `ready = "manual"` is for a unikernel that serves: the runtime then does
+/// not print `shimmer: ready` when `main` starts, and the unikernel calls
+/// `shimmer::ready()` once it accepts requests (the Xen test bed starts its
+/// clients on that line). The default, `ready = "main"`, prints it when
+/// `main` starts.
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     match expand(attr.into(), item.clone().into()) {
@@ -80,55 +86,91 @@ impl Parse for OptionDecl {
     }
 }
 
-/// The attribute's arguments: nothing, or `options(...)`.
+/// The attribute's arguments, comma-separated, each at most once:
+/// `options(...)` and `ready = "main" | "manual"`.
 struct MainArgs {
     options: Vec<OptionDecl>,
+    /// `ready = "manual"`: the unikernel calls `shimmer::ready()` itself.
+    manual_ready: bool,
 }
+
+const UNKNOWN_ARGUMENT: &str = "unknown argument: `#[shimmer::main]` takes `options(name = \"help\", ...)` and `ready = \"main\" | \"manual\"`";
 
 impl Parse for MainArgs {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let mut options = Vec::new();
-        if input.is_empty() {
-            return Ok(MainArgs { options });
-        }
-        let key: Ident = input.parse()?;
-        if key != "options" {
-            return Err(syn::Error::new(
-                key.span(),
-                "unknown argument: `#[shimmer::main]` takes only `options(name = \"help\", ...)`",
-            ));
-        }
-        let content;
-        syn::parenthesized!(content in input);
-        let decls: Punctuated<OptionDecl, Token![,]> =
-            content.parse_terminated(OptionDecl::parse, Token![,])?;
-        if !input.is_empty() {
-            return Err(input.error("unexpected tokens after `options(...)`"));
-        }
-        for decl in decls {
-            if RESERVED.contains(&decl.name.as_str()) {
-                return Err(syn::Error::new(
-                    decl.help.span(),
-                    format!(
-                        "`--{}` is one of shimmer's own options; choose another name",
-                        decl.name
-                    ),
-                ));
+        let mut args = MainArgs {
+            options: Vec::new(),
+            manual_ready: false,
+        };
+        let (mut seen_options, mut seen_ready) = (false, false);
+        while !input.is_empty() {
+            let key: Ident = input.parse()?;
+            let twice =
+                |what: &str| syn::Error::new(key.span(), format!("`{what}` is given twice"));
+            if key == "options" {
+                if seen_options {
+                    return Err(twice("options"));
+                }
+                seen_options = true;
+                let content;
+                syn::parenthesized!(content in input);
+                args.options = parse_options(&content)?;
+            } else if key == "ready" {
+                if seen_ready {
+                    return Err(twice("ready"));
+                }
+                seen_ready = true;
+                input.parse::<Token![=]>()?;
+                let value: LitStr = input.parse()?;
+                args.manual_ready = match value.value().as_str() {
+                    "main" => false,
+                    "manual" => true,
+                    _ => {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            "`ready` is \"main\" (the runtime prints `shimmer: ready` when main starts, the default) or \"manual\" (the unikernel calls `shimmer::ready()`)",
+                        ))
+                    }
+                };
+            } else {
+                return Err(syn::Error::new(key.span(), UNKNOWN_ARGUMENT));
             }
-            if options.iter().any(|o: &OptionDecl| o.name == decl.name) {
-                return Err(syn::Error::new(
-                    decl.help.span(),
-                    format!("`--{}` is declared twice", decl.name),
-                ));
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
             }
-            options.push(decl);
         }
-        Ok(MainArgs { options })
+        Ok(args)
     }
 }
 
+/// The inside of `options(...)`: checked for reserved and duplicate names.
+fn parse_options(content: ParseStream) -> syn::Result<Vec<OptionDecl>> {
+    let decls: Punctuated<OptionDecl, Token![,]> =
+        content.parse_terminated(OptionDecl::parse, Token![,])?;
+    let mut options: Vec<OptionDecl> = Vec::new();
+    for decl in decls {
+        if RESERVED.contains(&decl.name.as_str()) {
+            return Err(syn::Error::new(
+                decl.help.span(),
+                format!(
+                    "`--{}` is one of shimmer's own options; choose another name",
+                    decl.name
+                ),
+            ));
+        }
+        if options.iter().any(|o| o.name == decl.name) {
+            return Err(syn::Error::new(
+                decl.help.span(),
+                format!("`--{}` is declared twice", decl.name),
+            ));
+        }
+        options.push(decl);
+    }
+    Ok(options)
+}
+
 /// The runtime's own options (the facade's `config` module parses them).
-const RESERVED: &[&str] = &["net", "tap", "ipv4", "ipv4-gateway", "block", "help"];
+const RESERVED: &[&str] = &["net", "tap", "ipv4", "ipv4-gateway", "block", "log", "help"];
 
 fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let args: MainArgs = syn::parse2(attr)?;
@@ -141,10 +183,12 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let body = &func.block;
     let names = args.options.iter().map(|o| &o.name);
     let helps = args.options.iter().map(|o| &o.help);
+    let manual_ready = args.manual_ready;
     let span = func.sig.ident.span();
     Ok(quote_spanned! {span=>
         ::shimmer::__main_glue! {
             options: &[#(::shimmer::config::OptionSpec { name: #names, help: #helps }),*],
+            manual_ready: #manual_ready,
             main: {
                 #(#attrs)*
                 #vis async fn __shimmer_user_main() #output #body

@@ -41,6 +41,11 @@ pub const HYPERVISOR_HVM_OP: u32 = 34;
 /// Size of one stub in the hypercall page: hypercall `n` is at `page + 32 n`.
 pub const HYPERCALL_STUB_SIZE: usize = 32;
 
+// --- vcpu_op sub-ops (`vcpu.h`) -----------------------------------------
+
+/// `VCPUOP_get_runstate_info`.
+pub const VCPUOP_GET_RUNSTATE_INFO: u32 = 4;
+
 // --- event_channel_op sub-ops (`event_channel.h`) ------------------------
 
 /// `EVTCHNOP_bind_interdomain`.

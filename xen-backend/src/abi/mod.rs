@@ -14,7 +14,7 @@
 //!
 //! Two kinds of structs live here:
 //! * **hypercall arguments** ([`evtchn`], [`sched`], [`hvm`], [`memory`],
-//!   [`version`]): plain integer fields; the guest fills one on its stack,
+//!   [`vcpu`], [`version`]): plain integer fields; the guest fills one on its stack,
 //!   passes a pointer, and reads the `OUT` fields after the call returns.
 //!   Nothing else touches them concurrently.
 //! * **shared memory** ([`shared_info`], [`console`]): pages that Xen or a
@@ -32,6 +32,7 @@ pub mod memory;
 pub mod sched;
 pub mod shared_info;
 pub mod start_info;
+pub mod vcpu;
 pub mod version;
 
 pub use consts::*;

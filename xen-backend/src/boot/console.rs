@@ -95,6 +95,12 @@ impl fmt::Display for WriteError {
 }
 
 impl ConsoleOut {
+    /// The console itself (ring + port), e.g. for a
+    /// [`XenConsole`](crate::XenConsole) over the same ring.
+    pub fn console(&self) -> &'static Console<'static, XenHw> {
+        &self.inner.console
+    }
+
     /// The console's event channel.
     pub fn port(&self) -> Port {
         self.inner.console.port()
@@ -130,6 +136,32 @@ impl ConsoleOut {
     /// Polls the console port until `ready` says yes (`true`), it fails, or
     /// the backend makes no progress for [`STALL_LIMIT_NS`] (`false`).
     fn wait_until(&self, ready: impl Fn() -> Result<bool, ConsoleError>) -> bool {
+        let mut consumed = false;
+        let done = self.wait_until_inner(ready, &mut consumed);
+        // If the wait cleared a set pending bit, that event may have been
+        // input (or a drain) for a task of the reactor waiting on the same
+        // port (`XenConsole`): raise it again so that the reactor's next
+        // scan sees it. At worst a spurious wake; never a lost one.
+        if consumed {
+            let (word, bit) = self.pending_word();
+            if let Some(w) = self.inner.hw.shared_info().evtchn_pending.get(word) {
+                w.fetch_or(bit, Ordering::SeqCst);
+            }
+        }
+        done
+    }
+
+    /// The console port's word in `evtchn_pending`, and its bit.
+    fn pending_word(&self) -> (usize, u64) {
+        let port = self.port().get();
+        (port as usize / 64, 1u64 << (port % 64))
+    }
+
+    fn wait_until_inner(
+        &self,
+        ready: impl Fn() -> Result<bool, ConsoleError>,
+        consumed: &mut bool,
+    ) -> bool {
         let hw = &self.inner.hw;
         let clock = PvClock::new();
         let port = self.port();
@@ -152,9 +184,9 @@ impl ConsoleOut {
             // Clear the port's pending bit before re-checking, so that a
             // notification sent after the check wakes the poll (and one
             // sent before it does not make the poll return at once forever).
-            let (word, bit) = (port.get() as usize / 64, port.get() % 64);
+            let (word, bit) = self.pending_word();
             if let Some(w) = hw.shared_info().evtchn_pending.get(word) {
-                w.fetch_and(!(1u64 << bit), Ordering::SeqCst);
+                *consumed |= w.fetch_and(!bit, Ordering::SeqCst) & bit != 0;
             }
             if let Ok(true) = ready() {
                 return true;

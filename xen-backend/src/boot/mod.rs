@@ -22,7 +22,8 @@
 //!    info, maps shared_info, finds the console ring, hands the free RAM of
 //!    the memory map to the [`heap`], reads the [`cmdline`], then calls the
 //!    image's `shimmer_xen_main` (see [`image_main!`](crate::image_main))
-//!    with a [`Platform`], prints `shimmer: exit CODE` and powers off.
+//!    with a [`Platform`], prints the [`timeline`] and `shimmer: exit CODE`,
+//!    and powers off.
 //!
 //! # Memory layout (guest-physical = virtual)
 //! ```text
@@ -44,6 +45,7 @@
 
 pub mod cmdline;
 pub mod console;
+pub mod current;
 mod entry;
 pub mod heap;
 mod mem;
@@ -56,10 +58,13 @@ pub mod platform;
 mod shutdown;
 #[cfg(not(test))]
 mod start;
+pub mod timeline;
 mod unwind;
 
 pub use console::ConsoleOut;
+pub use current::{install_reactor, reactor};
 pub use platform::{BootTimes, Platform};
+pub use timeline::ready;
 
 /// Ends the image now, as if its main had returned `code`: prints
 /// `shimmer: exit CODE` on the console (flushed) and powers off. For a
@@ -68,6 +73,7 @@ pub use platform::{BootTimes, Platform};
 pub fn exit(code: i32) -> ! {
     use core::fmt::Write;
     if let Some(mut out) = console::get() {
+        let _ = timeline::report(&mut out);
         let _ = writeln!(out, "shimmer: exit {code}");
         out.flush();
     }

@@ -17,6 +17,9 @@ use super::memory::PhysRange;
 /// the same as `Instant`'s on Xen) and raw TSC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BootTimes {
+    /// System time at which Xen created vCPU 0, during `xl create` (from
+    /// its runstate accounting; `None` if Xen would not say).
+    pub created_ns: Option<u64>,
     /// TSC when the first Rust code ran (the clock is not readable yet:
     /// shared_info is not mapped).
     pub entry_tsc: u64,

@@ -11,14 +11,16 @@
 //! 4. the console ring (`HVM_PARAM_CONSOLE_PFN`/`_EVTCHN`) — so that the
 //!    remaining failures are reported where the toolstack sees them;
 //! 5. the heap from the memory map, clear of the image and of Xen's boot
-//!    data — nothing may allocate before this;
+//!    data — nothing may allocate before this — and the page pool over it;
 //! 6. the command line (`&'static str`: the heap stays clear of it);
-//! 7. the image's main (`shimmer_xen_main`), then `shimmer: exit CODE` on
-//!    the console, a flush, and `SCHEDOP_shutdown(poweroff)` for every
+//! 7. the image's main (`shimmer_xen_main`), then the [`timeline`] and
+//!    `shimmer: exit CODE` on the console, a flush, and `SCHEDOP_shutdown(poweroff)` for every
 //!    normal return (the code is in the printed line).
 //!
 //! A failed step prints `shimmer: boot failed: ...` on port 0xE9 (and on
-//! the console once it exists) and crashes the domain.
+//! the console once it exists) and crashes the domain — except an unusable
+//! command line (not UTF-8, no terminating NUL), which is reported like a
+//! bad option: `error: ...` and exit status 2.
 
 use core::fmt::{self, Write};
 
@@ -35,7 +37,7 @@ use super::cmdline::{self, CmdlineError};
 use super::memory::{largest_free, PhysRange, IDENTITY_MAP_END};
 use super::platform::{BootTimes, Platform};
 use super::shutdown::{halt, set_hypercalls};
-use super::{console, heap};
+use super::{console, heap, timeline};
 
 extern "Rust" {
     /// The image's main, defined by [`image_main!`](crate::image_main).
@@ -125,8 +127,19 @@ extern "C" fn shimmer_xen_boot(start_info_paddr: u64) -> ! {
             // exactly this signature (a missing one fails the link).
             let code = unsafe { shimmer_xen_main(platform) };
             let mut out = platform.console;
+            let _ = timeline::report(&mut out);
             let _ = writeln!(out, "shimmer: exit {code}");
             out.flush();
+            halt(ShutdownReason::Poweroff)
+        }
+        // A command line the image cannot read is the caller's mistake, as a
+        // bad option is: a usage error (status 2), not a crash.
+        Err(BootError::Cmdline(e)) if console::get().is_some() => {
+            if let Some(mut out) = console::get() {
+                let _ = writeln!(out, "error: {e}");
+                let _ = writeln!(out, "shimmer: exit 2");
+                out.flush();
+            }
             halt(ShutdownReason::Poweroff)
         }
         Err(e) => {
@@ -162,6 +175,7 @@ fn boot(start_info_paddr: u64, entry_tsc: u64) -> Result<Platform, BootError> {
     let hw = XenHw::new(hc, shared);
     let clock = PvClock::new();
     let clock_ns = clock.now(&hw);
+    let created_ns = timeline::vcpu_created_ns(&hw);
 
     // 4. Console.
     use crate::hypervisor::Hypervisor;
@@ -190,20 +204,28 @@ fn boot(start_info_paddr: u64, entry_tsc: u64) -> Result<Platform, BootError> {
     // clear of the image (code, statics, stack, page tables) and of Xen's
     // boot data; nothing has allocated yet and nothing else will use it.
     unsafe { heap::init(heap) };
+    // The image's page pool (shimmer-io's `PagePool::current()`).
+    // SAFETY: `set_global`'s contract: the image is one thread of
+    // execution (one vCPU, interrupts never enabled), so the pool's global
+    // slot is only ever used from here on by that thread.
+    unsafe { shimmer_io::page::PagePool::new().set_global() };
 
     // 6. Command line.
     // SAFETY: Xen wrote a NUL-terminated string at `cmdline_paddr` (below
     // 4 GiB, identity mapped); the heap avoids it, so it stays untouched.
     let cmdline = unsafe { cmdline::read(si.cmdline_paddr) }.map_err(BootError::Cmdline)?;
 
+    let main_ns = clock.now(&hw);
+    timeline::start(hw, created_ns, main_ns);
     Ok(Platform {
         hw,
         console,
         cmdline,
         times: BootTimes {
+            created_ns,
             entry_tsc,
             clock_ns,
-            main_ns: clock.now(&hw),
+            main_ns,
         },
         heap,
         start_info: si,

@@ -15,6 +15,7 @@ use crate::abi::hvm::XenHvmParam;
 use crate::abi::memory::XenAddToPhysmap;
 use crate::abi::sched::{SchedPoll, SchedShutdown};
 use crate::abi::shared_info::SharedInfo;
+use crate::abi::vcpu::VcpuRunstateInfo;
 use crate::abi::version::XenFeatureInfo;
 use crate::abi::{self, DomId, DOMID_SELF, PAGE_SIZE};
 use crate::error::XenError;
@@ -280,6 +281,22 @@ impl Hypervisor for XenHw {
             )
         };
         XenError::check(ret).map(|_| len)
+    }
+
+    fn vcpu_runstate(&self, vcpu: u32) -> Result<VcpuRunstateInfo, XenError> {
+        let mut info = VcpuRunstateInfo::default();
+        // SAFETY: `vcpu_op(VCPUOP_get_runstate_info, vcpu, arg*)`: Xen
+        // writes one `vcpu_runstate_info` (48 bytes, layout asserted) to
+        // `info`, a live exclusive borrow for the call.
+        let ret = unsafe {
+            self.hc.call3(
+                abi::HYPERVISOR_VCPU_OP,
+                u64::from(abi::VCPUOP_GET_RUNSTATE_INFO),
+                u64::from(vcpu),
+                &mut info as *mut VcpuRunstateInfo as u64,
+            )
+        };
+        XenError::check(ret).map(|_| info)
     }
 }
 

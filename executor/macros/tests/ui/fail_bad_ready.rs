@@ -1,0 +1,2 @@
+#[shimmer::main(ready = "later")]
+async fn main() {}

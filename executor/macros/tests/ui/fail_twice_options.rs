@@ -1,0 +1,2 @@
+#[shimmer::main(options(port = "TCP port"), options(size = "bytes"))]
+async fn main() {}
