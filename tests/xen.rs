@@ -189,6 +189,19 @@ fn images_boot_on_real_xen() {
     );
     assert!(timeline.exit - timeline.ready >= 400.0, "{timeline:?}");
     println!("hello's timeline since vcpu creation: {timeline:?}");
+    let wall = out
+        .lines()
+        .find_map(|l| l.strip_prefix("[testbed] wall clock of guest 1 (dom0): xl create -> "))
+        .unwrap_or_else(|| panic!("no wall clock line for guest 1\n{report}"));
+    let secs: Vec<f64> = wall
+        .split(", -> ")
+        .map(|part| {
+            let value = part.split(' ').rev().nth(1).expect(wall); // "... 3.33 s"
+            value.parse().unwrap_or_else(|_| panic!("{wall}"))
+        })
+        .collect();
+    assert!(secs.len() == 2 && secs[0] <= secs[1], "{wall}");
+    println!("hello's wall clock from xl create (dom0): {wall}");
     assert_eq!(g1.last(), Some(&"shimmer: exit 0"), "{report}");
     result(1, "0");
     // 2. A malformed option: named, exit status 2.
