@@ -55,7 +55,7 @@
 //! # Ok::<(), shimmer_io::Error>(())
 //! ```
 
-use crate::page::{Buf, BufChain};
+use crate::page::{Buf, BufChain, PagePool};
 use crate::Result;
 
 /// Which direction(s) [`Flow::shutdown`] ends.
@@ -196,3 +196,21 @@ macro_rules! forward_flow {
 }
 
 forward_flow!(&F, alloc::rc::Rc<F>);
+
+/// [`Flow::read`] for a flow whose transport copies into memory it is
+/// given: one page of `pool`, filled by `read_into` (which returns how many
+/// bytes it wrote, `0` at end of stream), handed out as a [`Buf`] of that
+/// length; `Ok(None)` at end of stream (the page goes back to the pool).
+pub async fn read_into_page(
+    pool: &PagePool,
+    read_into: impl AsyncFnOnce(&mut [u8]) -> Result<usize>,
+) -> Result<Option<Buf>> {
+    let mut page = pool.try_alloc()?;
+    let n = read_into(&mut page[..]).await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut buf = page.freeze();
+    buf.truncate(n);
+    Ok(Some(buf))
+}

@@ -147,7 +147,7 @@ impl shimmer_xen::event::EventWords for Shared {
 /// The table a guest runs: the mirror (with any scan) or shimmer-xen's.
 enum Table {
     Mirror(EventTable),
-    Real(shimmer_xen::event::EventTable),
+    Real(Box<shimmer_xen::event::EventTable>),
 }
 
 fn xp(p: Port) -> shimmer_xen::Port {
@@ -558,7 +558,7 @@ impl Guest {
         Guest {
             xen,
             table: if scan_kind == ScanKind::Real {
-                Table::Real(shimmer_xen::event::EventTable::new())
+                Table::Real(Box::new(shimmer_xen::event::EventTable::new()))
             } else {
                 Table::Mirror(EventTable::default())
             },
@@ -1113,12 +1113,12 @@ fn remote_unpark_with_the_flag_alone() {
 
 #[test]
 fn remote_unpark_with_the_flag_alone_can_be_missed_by_a_poll() {
-    expect_failure("remote_unpark_with_the_flag_alone", "deadlock");
+    loom_tests::must_fail::expect_failure("remote_unpark_with_the_flag_alone", "deadlock");
 }
 
 // ---- 6. Negative controls ------------------------------------------------
 
-/// The models that must fail, by name (see [`expect_failure`]).
+/// The models that must fail, by name (see `loom_tests::must_fail`).
 const MUST_FAIL: &[(&str, fn())] = &[
     (
         "remote_unpark_with_the_flag_alone",
@@ -1135,54 +1135,11 @@ const MUST_FAIL: &[(&str, fn())] = &[
     }),
 ];
 
-/// Names the model [`must_fail_child`] runs.
-const MUST_FAIL_ENV: &str = "SHIMMER_LOOM_MUST_FAIL";
-
-/// Runs the model `name` of [`MUST_FAIL`] in a child process (this test
-/// binary, running only [`must_fail_child`]) and asserts that it fails,
-/// with `expected` in its output. A child process, because a model that
-/// fails by loom's deadlock panic can abort the process while unwinding
-/// (loom objects dropped during the unwind panic again), which
-/// `catch_unwind` cannot contain.
-fn expect_failure(name: &str, expected: &str) {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "must_fail_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(MUST_FAIL_ENV, name)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !out.status.success(),
-        "loom found no failure in {name}:\n{text}"
-    );
-    assert!(
-        text.contains(expected),
-        "{name} failed, but not with \"{expected}\":\n{text}"
-    );
-}
-
-/// Runs the model named by `SHIMMER_LOOM_MUST_FAIL`, if set (the child of
-/// [`expect_failure`]); passes at once otherwise.
+/// The child process of `expect_failure`: runs the model of
+/// [`MUST_FAIL`] it names (passes at once in a normal run).
 #[test]
 fn must_fail_child() {
-    let Ok(name) = std::env::var(MUST_FAIL_ENV) else {
-        return;
-    };
-    let (_, model) = MUST_FAIL
-        .iter()
-        .find(|(n, _)| *n == name)
-        .expect("a model of MUST_FAIL");
-    model();
+    loom_tests::must_fail::must_fail_child(MUST_FAIL);
 }
 
 /// The masked-port trap (docs/xen-abi.md §3): scanning through
@@ -1191,7 +1148,7 @@ fn must_fail_child() {
 /// without ever waking the task. Model 1 must catch it.
 #[test]
 fn negative_control_scan_through_pending_sel_livelocks() {
-    expect_failure("scan_through_pending_sel", "busy loop");
+    loom_tests::must_fail::expect_failure("scan_through_pending_sel", "busy loop");
 }
 
 /// Latching what the `load` saw loses a port raised between the load and
@@ -1200,7 +1157,7 @@ fn negative_control_scan_through_pending_sel_livelocks() {
 /// (Xen's raise must land between two instructions of the scan).
 #[test]
 fn negative_control_scan_latching_what_the_load_saw_loses_an_event() {
-    expect_failure("scan_latching_what_the_load_saw", "deadlock");
+    loom_tests::must_fail::expect_failure("scan_latching_what_the_load_saw", "deadlock");
 }
 
 /// Clearing only the ports a task waits on leaves a port that fired early
@@ -1208,5 +1165,5 @@ fn negative_control_scan_latching_what_the_load_saw_loses_an_event() {
 /// catch it.
 #[test]
 fn negative_control_scan_clearing_only_awaited_ports_busy_loops() {
-    expect_failure("scan_clearing_only_awaited_ports", "busy loop");
+    loom_tests::must_fail::expect_failure("scan_clearing_only_awaited_ports", "busy loop");
 }

@@ -62,8 +62,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::event::{PollFd, PollFlags};
 use rustix::io::Errno;
-use shimmer_io::flow::{Flow, Shutdown};
-use shimmer_io::page::{Buf, PagePool, PAGE_SIZE};
+use shimmer_io::flow::{read_into_page, Flow, Shutdown};
+use shimmer_io::page::{Buf, PagePool};
 use shimmer_io::{Error, Result};
 
 use crate::error::from_errno;
@@ -240,14 +240,7 @@ fn write_all_fd(fd: BorrowedFd<'_>, mut bufs: &mut [IoSlice<'_>]) -> rustix::io:
 impl Flow for Console {
     /// The next bytes of stdin in a pool page, `None` at end of file.
     async fn read(&self) -> Result<Option<Buf>> {
-        let mut page = self.pool.try_alloc()?;
-        let n = self.read_some(&mut page[..PAGE_SIZE]).await?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let mut buf = page.freeze();
-        buf.truncate(n);
-        Ok(Some(buf))
+        read_into_page(&self.pool, async |page| self.read_some(page).await).await
     }
 
     async fn read_into(&self, buf: &mut [u8]) -> Result<usize> {

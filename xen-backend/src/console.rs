@@ -20,6 +20,12 @@
 //! `wmb` compiler barriers amount to there; the atomics make the same
 //! protocol correct on the host's threads in the tests.
 //!
+//! [`ByteRing`] is this protocol, over the ring memory of a [`RingWords`]:
+//! each direction of the [`XenconsInterface`] page here, loom's atomics in
+//! the model check of `loom-tests/tests/xen_console.rs`, which runs the same
+//! `produce`/`consume` and shows that dropping the `Release`/`Acquire` pair
+//! on `prod` lets the consumer read bytes not yet written.
+//!
 //! # A hostile or broken backend
 //! Everything the backend writes is read once into a local and validated:
 //! if `prod - cons` exceeds the ring size, the operation returns
@@ -37,7 +43,7 @@
 //! changed nothing and sends nothing. [`Console`] applies that rule.
 
 use core::fmt;
-use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::Ordering;
 
 use crate::abi::console::{XenconsInterface, XENCONS_IN_SIZE, XENCONS_OUT_SIZE};
 use crate::error::XenError;
@@ -72,34 +78,131 @@ impl fmt::Display for ConsoleError {
 
 impl core::error::Error for ConsoleError {}
 
-/// One direction of a byte ring: its data and its two indices.
-struct ByteRing<'a> {
-    data: &'a [AtomicU8],
-    prod: &'a AtomicU32,
-    cons: &'a AtomicU32,
+/// The memory of one direction of a byte ring — its data and its two
+/// indices — one atomic operation per method, the ordering passed in by
+/// [`ByteRing`] (so the orderings live in this module, next to the
+/// protocol).
+///
+/// The trait exists for the loom model of the protocol
+/// (`loom-tests/tests/xen_console.rs`): [`XenconsInterface`]'s ABI layout
+/// cannot hold loom's atomics, so the model implements `RingWords` over
+/// them — with a tiny ring — and runs this module's own
+/// [`produce`](ByteRing::produce) and [`consume`](ByteRing::consume).
+/// The two directions of [`XenconsInterface`] are the real
+/// implementations.
+pub trait RingWords {
+    /// The ring's size in bytes: a power of two, at most 2^31.
+    fn size(&self) -> usize;
+    /// Loads the byte at `pos` (`pos < size()`).
+    fn data_load(&self, pos: usize, order: Ordering) -> u8;
+    /// Stores `val` at `pos` (`pos < size()`).
+    fn data_store(&self, pos: usize, val: u8, order: Ordering);
+    /// Loads the producer index.
+    fn prod_load(&self, order: Ordering) -> u32;
+    /// Stores the producer index.
+    fn prod_store(&self, val: u32, order: Ordering);
+    /// Loads the consumer index.
+    fn cons_load(&self, order: Ordering) -> u32;
+    /// Stores the consumer index.
+    fn cons_store(&self, val: u32, order: Ordering);
 }
 
-impl ByteRing<'_> {
+/// `out` of a [`XenconsInterface`] (guest → backend).
+#[derive(Clone, Copy)]
+struct Output<'a>(&'a XenconsInterface);
+
+/// `in` of a [`XenconsInterface`] (backend → guest).
+#[derive(Clone, Copy)]
+struct Input<'a>(&'a XenconsInterface);
+
+impl RingWords for Output<'_> {
+    fn size(&self) -> usize {
+        XENCONS_OUT_SIZE
+    }
+    fn data_load(&self, pos: usize, order: Ordering) -> u8 {
+        self.0.output[pos].load(order)
+    }
+    fn data_store(&self, pos: usize, val: u8, order: Ordering) {
+        self.0.output[pos].store(val, order)
+    }
+    fn prod_load(&self, order: Ordering) -> u32 {
+        self.0.out_prod.load(order)
+    }
+    fn prod_store(&self, val: u32, order: Ordering) {
+        self.0.out_prod.store(val, order)
+    }
+    fn cons_load(&self, order: Ordering) -> u32 {
+        self.0.out_cons.load(order)
+    }
+    fn cons_store(&self, val: u32, order: Ordering) {
+        self.0.out_cons.store(val, order)
+    }
+}
+
+impl RingWords for Input<'_> {
+    fn size(&self) -> usize {
+        XENCONS_IN_SIZE
+    }
+    fn data_load(&self, pos: usize, order: Ordering) -> u8 {
+        self.0.input[pos].load(order)
+    }
+    fn data_store(&self, pos: usize, val: u8, order: Ordering) {
+        self.0.input[pos].store(val, order)
+    }
+    fn prod_load(&self, order: Ordering) -> u32 {
+        self.0.in_prod.load(order)
+    }
+    fn prod_store(&self, val: u32, order: Ordering) {
+        self.0.in_prod.store(val, order)
+    }
+    fn cons_load(&self, order: Ordering) -> u32 {
+        self.0.in_cons.load(order)
+    }
+    fn cons_store(&self, val: u32, order: Ordering) {
+        self.0.in_cons.store(val, order)
+    }
+}
+
+/// One direction of a byte ring: the protocol of the module doc over any
+/// [`RingWords`]. [`ConsoleRing`] and [`ConsoleBackendRing`] are the
+/// interface to use; this is public for the loom model.
+pub struct ByteRing<W> {
+    words: W,
+}
+
+impl<W: RingWords> ByteRing<W> {
+    /// The ring whose memory is `words`.
+    pub fn new(words: W) -> ByteRing<W> {
+        debug_assert!(words.size().is_power_of_two() && words.size() <= 1 << 31);
+        ByteRing { words }
+    }
+
+    /// The ring's memory.
+    pub fn words(&self) -> &W {
+        &self.words
+    }
+
     fn mask(&self) -> u32 {
         // Sizes are powers of two (asserted in abi::console), and <= 2^31.
-        self.data.len() as u32 - 1
+        self.words.size() as u32 - 1
     }
 
     fn check(&self, prod: u32, cons: u32) -> Result<u32, ConsoleError> {
         let used = prod.wrapping_sub(cons);
-        if used as usize > self.data.len() {
+        if used as usize > self.words.size() {
             Err(ConsoleError::BadIndices { prod, cons })
         } else {
             Ok(used)
         }
     }
 
-    /// Producer side: copy what fits, publish `prod`.
-    fn produce(&self, bytes: &[u8]) -> Result<usize, ConsoleError> {
-        let cons = self.cons.load(Ordering::Acquire);
-        let prod = self.prod.load(Ordering::Relaxed);
+    /// Producer side: copies what fits of `bytes`, publishes `prod`.
+    /// Returns the number copied (0 when the ring is full).
+    pub fn produce(&self, bytes: &[u8]) -> Result<usize, ConsoleError> {
+        let cons = self.words.cons_load(Ordering::Acquire);
+        let prod = self.words.prod_load(Ordering::Relaxed);
         let used = self.check(prod, cons)?;
-        let free = self.data.len() - used as usize;
+        let free = self.words.size() - used as usize;
         let n = free.min(bytes.len());
         if n == 0 {
             return Ok(0);
@@ -107,18 +210,19 @@ impl ByteRing<'_> {
         let mask = self.mask();
         for (i, &b) in bytes[..n].iter().enumerate() {
             let pos = prod.wrapping_add(i as u32) & mask;
-            self.data[pos as usize].store(b, Ordering::Relaxed);
+            self.words.data_store(pos as usize, b, Ordering::Relaxed);
         }
         // Write barrier: the bytes before the index that announces them.
-        self.prod
-            .store(prod.wrapping_add(n as u32), Ordering::Release);
+        self.words
+            .prod_store(prod.wrapping_add(n as u32), Ordering::Release);
         Ok(n)
     }
 
-    /// Consumer side: copy what is there (up to `buf.len()`), publish `cons`.
-    fn consume(&self, buf: &mut [u8]) -> Result<usize, ConsoleError> {
-        let prod = self.prod.load(Ordering::Acquire);
-        let cons = self.cons.load(Ordering::Relaxed);
+    /// Consumer side: copies what is there (up to `buf.len()`), publishes
+    /// `cons`. Returns the number copied (0 when the ring is empty).
+    pub fn consume(&self, buf: &mut [u8]) -> Result<usize, ConsoleError> {
+        let prod = self.words.prod_load(Ordering::Acquire);
+        let cons = self.words.cons_load(Ordering::Relaxed);
         let used = self.check(prod, cons)?;
         let n = (used as usize).min(buf.len());
         if n == 0 {
@@ -127,17 +231,18 @@ impl ByteRing<'_> {
         let mask = self.mask();
         for (i, slot) in buf[..n].iter_mut().enumerate() {
             let pos = cons.wrapping_add(i as u32) & mask;
-            *slot = self.data[pos as usize].load(Ordering::Relaxed);
+            *slot = self.words.data_load(pos as usize, Ordering::Relaxed);
         }
         // Our reads are done before the producer may reuse the slots.
-        self.cons
-            .store(cons.wrapping_add(n as u32), Ordering::Release);
+        self.words
+            .cons_store(cons.wrapping_add(n as u32), Ordering::Release);
         Ok(n)
     }
 
-    fn used(&self) -> Result<usize, ConsoleError> {
-        let prod = self.prod.load(Ordering::Acquire);
-        let cons = self.cons.load(Ordering::Acquire);
+    /// Unread bytes.
+    pub fn used(&self) -> Result<usize, ConsoleError> {
+        let prod = self.words.prod_load(Ordering::Acquire);
+        let cons = self.words.cons_load(Ordering::Acquire);
         self.check(prod, cons).map(|u| u as usize)
     }
 }
@@ -155,20 +260,12 @@ impl<'a> ConsoleRing<'a> {
         ConsoleRing { ring }
     }
 
-    fn out(&self) -> ByteRing<'a> {
-        ByteRing {
-            data: &self.ring.output,
-            prod: &self.ring.out_prod,
-            cons: &self.ring.out_cons,
-        }
+    fn out(&self) -> ByteRing<Output<'a>> {
+        ByteRing::new(Output(self.ring))
     }
 
-    fn inp(&self) -> ByteRing<'a> {
-        ByteRing {
-            data: &self.ring.input,
-            prod: &self.ring.in_prod,
-            cons: &self.ring.in_cons,
-        }
+    fn inp(&self) -> ByteRing<Input<'a>> {
+        ByteRing::new(Input(self.ring))
     }
 
     /// Copies as much of `bytes` as fits into `out` and publishes it.
@@ -215,22 +312,12 @@ impl<'a> ConsoleBackendRing<'a> {
 
     /// Drains up to `buf.len()` bytes of the guest's output.
     pub fn read_output(&self, buf: &mut [u8]) -> Result<usize, ConsoleError> {
-        ByteRing {
-            data: &self.ring.output,
-            prod: &self.ring.out_prod,
-            cons: &self.ring.out_cons,
-        }
-        .consume(buf)
+        ByteRing::new(Output(self.ring)).consume(buf)
     }
 
     /// Offers input to the guest; returns what fit.
     pub fn write_input(&self, bytes: &[u8]) -> Result<usize, ConsoleError> {
-        ByteRing {
-            data: &self.ring.input,
-            prod: &self.ring.in_prod,
-            cons: &self.ring.in_cons,
-        }
-        .produce(bytes)
+        ByteRing::new(Input(self.ring)).produce(bytes)
     }
 }
 

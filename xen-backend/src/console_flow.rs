@@ -30,8 +30,8 @@ use core::future::poll_fn;
 use core::time::Duration;
 
 use shimmer_executor::{timeout, Instant};
-use shimmer_io::flow::{Flow, Shutdown};
-use shimmer_io::page::{Buf, PagePool, PAGE_SIZE};
+use shimmer_io::flow::{read_into_page, Flow, Shutdown};
+use shimmer_io::page::{Buf, PagePool};
 use shimmer_io::{Error, Result};
 
 use crate::console::{Console, ConsoleError};
@@ -156,14 +156,7 @@ impl<'a, H: Hypervisor + Clone> XenConsole<'a, H> {
 
 impl<H: Hypervisor + Clone> Flow for XenConsole<'_, H> {
     async fn read(&self) -> Result<Option<Buf>> {
-        let mut page = self.pool.try_alloc()?;
-        let n = self.read_into(&mut page[..PAGE_SIZE]).await?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let mut buf = page.freeze();
-        buf.truncate(n);
-        Ok(Some(buf))
+        read_into_page(&self.pool, async |page| self.read_into(page).await).await
     }
 
     /// Input typed into `xl console`, as it arrives; `0` only after

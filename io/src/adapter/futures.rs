@@ -11,7 +11,7 @@ use std::io;
 
 use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
 
-use crate::flow::{Flow, Shutdown};
+use crate::flow::{read_into_page, Flow, Shutdown};
 use crate::mem::WakerList;
 use crate::page::{Buf, PagePool, PAGE_SIZE};
 use crate::{Error, Result};
@@ -325,14 +325,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Flow for FuturesFlow<T> {
         if self.read_done.get() {
             return Ok(None);
         }
-        let mut page = self.pool.try_alloc()?;
-        let n = self.read_some(&mut page[..]).await?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let mut buf = page.freeze();
-        buf.truncate(n);
-        Ok(Some(buf))
+        read_into_page(&self.pool, async |page| self.read_some(page).await).await
     }
 
     async fn read_into(&self, buf: &mut [u8]) -> Result<usize> {
