@@ -11,7 +11,10 @@
 //! `panic` panics after `ready` (the crash path); `double-panic` panics
 //! with a message whose formatting panics again (the handler must not
 //! recurse); `oom` asks the heap for more than it has (allocation failure
-//! → panic → crash).
+//! → panic → crash); `polls=N` sleeps N times for 0–5 ms straight in
+//! `SCHEDOP_poll` (no executor, no timer wheel: Xen's own timer lateness,
+//! the baseline for the `timers` example) and prints `raw polls: n=N
+//! median_us=.. p99_us=.. max_us=..`.
 #![no_std]
 #![no_main]
 
@@ -55,6 +58,12 @@ fn main(platform: Platform) -> i32 {
                 core::hint::black_box(alloc::vec::Vec::with_capacity(too_big));
             let _ = writeln!(out, "allocated {} bytes?!", v.capacity());
             return 1;
+        } else if let Some(n) = word.strip_prefix("polls=") {
+            let Ok(n) = n.parse::<usize>() else {
+                let _ = writeln!(out, "bad argument {word:?}: polls=N wants a count");
+                return 2;
+            };
+            return raw_polls(&platform, n.max(1));
         } else if let Some(n) = word.strip_prefix("exit=") {
             match n.parse::<i32>() {
                 Ok(n) => code = n,
@@ -102,6 +111,40 @@ fn main(platform: Platform) -> i32 {
 }
 
 extern crate alloc;
+
+/// `n` sleeps of 0..=5000 µs (the `timers` example's xorshift sequence),
+/// each one `SCHEDOP_poll` on no port with the deadline as its timeout,
+/// polled again if Xen returns before it; the lateness by the PV clock.
+fn raw_polls(platform: &Platform, n: usize) -> i32 {
+    use shimmer_xen::Hypervisor;
+    let (hw, clock, mut out) = (platform.hw, PvClock::new(), platform.console());
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut late: alloc::vec::Vec<u64> = alloc::vec::Vec::with_capacity(n);
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let start = clock.now(&hw);
+        let deadline = start + x % 5001 * 1000;
+        let mut now = start;
+        while now < deadline {
+            let _ = hw.sched_poll(&[], Some(deadline));
+            now = clock.now(&hw);
+        }
+        late.push(now - deadline);
+    }
+    late.sort_unstable();
+    let us = |q: usize| {
+        let ns = late[(n - 1) * q / 100];
+        (ns / 1000, ns / 100 % 10)
+    };
+    let ((m, m1), (p, p1), (x, x1)) = (us(50), us(99), us(100));
+    let _ = writeln!(
+        out,
+        "raw polls: n={n} median_us={m}.{m1} p99_us={p}.{p1} max_us={x}.{x1}"
+    );
+    0
+}
 
 /// A value whose `Display` panics.
 struct PanicsWhenShown;

@@ -30,6 +30,7 @@ use crate::hypervisor::Hypervisor;
 use super::console;
 
 /// What the boot measured, set once before main.
+#[cfg_attr(test, allow(dead_code))]
 struct Start {
     hw: XenHw,
     /// System time of vCPU 0's creation, if Xen told us.
@@ -81,6 +82,7 @@ pub fn ready() -> bool {
 
 /// Writes the timeline line (nothing if the boot recorded no creation
 /// time).
+#[cfg_attr(test, allow(dead_code))]
 pub(crate) fn report(out: &mut impl Write) -> fmt::Result {
     let Some(start) = START.get() else {
         return Ok(());
