@@ -460,6 +460,14 @@ mod tests {
         Arc::new(SharedInfo::zeroed())
     }
 
+    /// A fresh shared page and a table with `port` bound in it.
+    fn bound(port: Port) -> (Arc<SharedInfo>, EventTable) {
+        let s = shared();
+        let mut t = EventTable::new();
+        t.bind(&s, port).unwrap();
+        (s, t)
+    }
+
     fn pending(s: &SharedInfo, p: Port) -> bool {
         let (w, bit) = word_bit(p);
         s.evtchn_pending[w].load(Ordering::SeqCst) & bit != 0
@@ -492,10 +500,8 @@ mod tests {
 
     #[test]
     fn raised_port_wakes_its_waiter_and_bit_is_cleared_before_the_wake() {
-        let s = shared();
-        let mut t = EventTable::new();
         let p = Port(70);
-        t.bind(&s, p).unwrap();
+        let (s, mut t) = bound(p);
         let c = Arc::new(CountingWaker {
             wakes: AtomicUsize::new(0),
             check: Some((s.clone(), p)),
@@ -523,10 +529,8 @@ mod tests {
 
     #[test]
     fn raised_before_anyone_waits_is_latched_and_cleared() {
-        let s = shared();
-        let mut t = EventTable::new();
         let p = Port(3);
-        t.bind(&s, p).unwrap();
+        let (s, mut t) = bound(p);
         raise(&s, p);
         // Nobody waits yet: the scan still clears the bit (so the next
         // SCHEDOP_poll blocks instead of returning at once, forever)...
@@ -542,10 +546,8 @@ mod tests {
 
     #[test]
     fn pending_bit_seen_directly_by_the_waiter_without_a_scan() {
-        let s = shared();
-        let mut t = EventTable::new();
         let p = Port(1000);
-        t.bind(&s, p).unwrap();
+        let (s, mut t) = bound(p);
         raise(&s, p);
         let (_c, w) = counter();
         let mut cx = Context::from_waker(&w);
@@ -556,10 +558,8 @@ mod tests {
 
     #[test]
     fn two_sides_of_one_port_each_get_the_event() {
-        let s = shared();
-        let mut t = EventTable::new();
         let p = Port(9);
-        t.bind(&s, p).unwrap();
+        let (s, mut t) = bound(p);
         let (rx_c, rx_w) = counter();
         let (tx_c, tx_w) = counter();
         let mut rx_cx = Context::from_waker(&rx_w);
@@ -697,10 +697,8 @@ mod tests {
 
     #[test]
     fn spurious_wakeups_are_harmless() {
-        let s = shared();
-        let mut t = EventTable::new();
         let p = Port(9);
-        t.bind(&s, p).unwrap();
+        let (s, mut t) = bound(p);
         let (c, w) = counter();
         let mut cx = Context::from_waker(&w);
         // A waiter polled again with nothing pending just waits again.
